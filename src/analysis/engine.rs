@@ -1,0 +1,469 @@
+//! The synchronous engine: takes envelopes and connection events, keeps every
+//! statistic the views show, and produces snapshots. No async, no UI: it is
+//! fed the same way live and offline and is tested with plain `#[test]`s.
+
+use std::sync::Arc;
+
+use super::AnalysisConfig;
+use super::anomalies::AnomalyKind;
+use super::detect::{Detect, DetectConfig};
+use super::fields::Extractor;
+use super::filter::Filter;
+use super::snapshot::{AnomalySummary, FilterView, LinkState, Snapshot, Status, TypeRow};
+use super::store::{EventStore, Flags, Retention, StoredEvent};
+use super::subjects::{DEFAULT_MAX_SUBJECT_NODES, SubjectNode, SubjectTree};
+use crate::envelope::Envelope;
+
+/// Subjects and types in the anomalies view's breakdowns.
+const BREAKDOWN_ROWS: usize = 50;
+
+const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// Settings of one engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub analysis: AnalysisConfig,
+    pub retention: Retention,
+    pub max_subject_nodes: usize,
+    /// Where events come from, as shown in the status bar.
+    pub source: String,
+    /// Analyse only this many events; later ones are ignored (headless runs
+    /// with `--count`).
+    pub stop_after: Option<u64>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            analysis: AnalysisConfig::default(),
+            retention: Retention::default(),
+            max_subject_nodes: DEFAULT_MAX_SUBJECT_NODES,
+            source: String::new(),
+            stop_after: None,
+        }
+    }
+}
+
+/// Something that happened to the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEvent {
+    Connected {
+        version: Option<String>,
+    },
+    /// Lost the connection; the client reconnects on its own.
+    Disconnected,
+    /// Closed for good.
+    Closed,
+    /// The source is not a network connection (simulation or file).
+    Offline,
+}
+
+/// The analysis state of one session.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: EventStore,
+    subjects: SubjectTree,
+    filter: Option<(Filter, imbl::Vector<u64>)>,
+    next_index: u64,
+    total_bytes: u64,
+    clock_ns: i64,
+    status: Status,
+    generation: u64,
+    extractor: Extractor,
+    detect: Detect,
+    first_received_ns: Option<i64>,
+    last_received_ns: Option<i64>,
+    stop_after: Option<u64>,
+    /// Copies of the slow-to-copy parts: (second, events, tree, types, anomalies).
+    tables_cache: Option<Tables>,
+}
+
+#[derive(Debug, Clone)]
+struct Tables {
+    sec: i64,
+    events: u64,
+    subjects: Arc<SubjectNode>,
+    types: Arc<Vec<TypeRow>>,
+    anomalies: Arc<AnomalySummary>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Self {
+        let status = Status {
+            source: config.source.clone(),
+            retention: config.retention,
+            ..Status::default()
+        };
+        let a = &config.analysis;
+        let extractor = Extractor::new(&a.fields, &a.subjects);
+        let detect = Detect::new(DetectConfig {
+            dedup: a.dedup,
+            ordering_max_keys: a.ordering_max_keys,
+            schema_learn: a.schema_learn,
+            kinds: a.kinds.clone(),
+        });
+        Engine {
+            store: EventStore::new(config.retention),
+            subjects: SubjectTree::new(config.max_subject_nodes),
+            extractor,
+            detect,
+            first_received_ns: None,
+            last_received_ns: None,
+            stop_after: config.stop_after,
+            filter: None,
+            next_index: 0,
+            total_bytes: 0,
+            clock_ns: 0,
+            status,
+            generation: 0,
+            tables_cache: None,
+        }
+    }
+
+    /// Takes one captured message; assigns its capture index. Returns the
+    /// event's anomaly flags.
+    pub fn ingest(&mut self, mut env: Envelope) -> Flags {
+        if self.is_full() {
+            return Flags::default();
+        }
+        env.index = self.next_index;
+        self.next_index += 1;
+        self.clock_ns = self.clock_ns.max(env.received_ns);
+        let size = env.payload.len();
+        self.total_bytes += size as u64;
+        self.subjects
+            .add(&env.subject, size, env.received_ns.div_euclid(NS_PER_SEC));
+        self.first_received_ns.get_or_insert(env.received_ns);
+        self.last_received_ns = Some(
+            self.last_received_ns
+                .map_or(env.received_ns, |t| t.max(env.received_ns)),
+        );
+        let d = self.extractor.describe(&env, true);
+        let findings = self.detect.observe(&env, &d);
+        let ev = StoredEvent {
+            env,
+            flags: Flags::of(&findings),
+            findings: (!findings.is_empty()).then(|| findings.into_boxed_slice()),
+            event_type: d.event_type.into(),
+            key: d.key.into(),
+            is_json: d.is_json,
+        };
+        if let Some((f, matches)) = &mut self.filter
+            && f.matches(&ev)
+        {
+            matches.push_back(ev.env.index);
+        }
+        let flags = ev.flags;
+        self.store.push(ev);
+        self.trim_filter();
+        flags
+    }
+
+    fn trim_filter(&mut self) {
+        let first = self.store.first_index().unwrap_or(self.next_index);
+        if let Some((_, matches)) = &mut self.filter {
+            while matches.front().is_some_and(|i| *i < first) {
+                matches.pop_front();
+            }
+        }
+    }
+
+    /// Records a connection change at `at_ns`.
+    pub fn link(&mut self, event: LinkEvent, at_ns: i64) {
+        self.clock_ns = self.clock_ns.max(at_ns);
+        let s = &mut self.status;
+        let next = match event {
+            LinkEvent::Connected { version } => {
+                if matches!(s.link, LinkState::Reconnecting | LinkState::Disconnected) {
+                    s.reconnects += 1;
+                }
+                s.server_version = version;
+                LinkState::Connected
+            }
+            LinkEvent::Disconnected => LinkState::Reconnecting,
+            LinkEvent::Closed => LinkState::Disconnected,
+            LinkEvent::Offline => LinkState::Offline,
+        };
+        if next != s.link {
+            s.link = next;
+            s.link_since_ns = at_ns;
+        }
+    }
+
+    /// Sets the count of messages the NATS client dropped (a running total).
+    pub fn set_client_drops(&mut self, total: u64) {
+        self.status.dropped_client = self.status.dropped_client.max(total);
+    }
+
+    /// Sets the count of messages the ingest queue dropped (a running total).
+    pub fn set_queue_drops(&mut self, total: u64) {
+        self.status.dropped_queue = self.status.dropped_queue.max(total);
+    }
+
+    /// Shows (or clears) the recording in progress.
+    pub fn set_recording(&mut self, recording: Option<super::snapshot::RecordingStatus>) {
+        self.status.recording = recording;
+    }
+
+    /// Shows a notice in the status line.
+    pub fn set_notice(&mut self, notice: Option<String>) {
+        self.status.notice = notice;
+    }
+
+    /// Moves the clock forward without an event, so rates decay when idle.
+    pub fn tick(&mut self, now_ns: i64) {
+        self.clock_ns = self.clock_ns.max(now_ns);
+    }
+
+    /// Replaces the filter and finds every retained match.
+    pub fn set_filter(&mut self, filter: Option<Filter>) {
+        self.filter = filter.map(|f| {
+            let matches = self
+                .store
+                .events()
+                .iter()
+                .filter(|e| f.matches(e))
+                .map(|e| e.env.index)
+                .collect();
+            (f, matches)
+        });
+    }
+
+    pub fn total_events(&self) -> u64 {
+        self.next_index
+    }
+
+    /// Continues the snapshot numbering of `previous` (an engine this one
+    /// replaces, as after a seek), so generations keep increasing.
+    pub fn continue_generations(&mut self, previous: &Engine) {
+        self.generation = self.generation.max(previous.generation);
+    }
+
+    /// Roughly the bytes a clone of this engine adds (retained events are
+    /// shared between clones and not counted).
+    pub fn approx_clone_bytes(&self) -> usize {
+        self.detect.approx_bytes()
+    }
+
+    /// Payload bytes of all events.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// True once `stop_after` events were taken.
+    pub fn is_full(&self) -> bool {
+        self.stop_after.is_some_and(|n| self.next_index >= n)
+    }
+
+    /// Publishes the current state.
+    pub fn snapshot(&mut self) -> Snapshot {
+        self.snapshot_with(true)
+    }
+
+    /// Publishes the current state; with `fresh_subjects` false, the subject
+    /// tree copied earlier in the same second is reused even if counts moved.
+    pub fn snapshot_with(&mut self, fresh_tables: bool) -> Snapshot {
+        self.generation += 1;
+        let now_sec = self.clock_ns.div_euclid(NS_PER_SEC);
+        // The subject tree, the types table and the breakdowns cost to copy
+        // and their rates move by the second: within a second, new counts
+        // may wait when the caller says so.
+        let tables = match &self.tables_cache {
+            Some(t) if t.sec == now_sec && (t.events == self.next_index || !fresh_tables) => {
+                t.clone()
+            }
+            _ => {
+                let t = Tables {
+                    sec: now_sec,
+                    events: self.next_index,
+                    subjects: Arc::new(self.subjects.snapshot(now_sec)),
+                    types: Arc::new(self.type_rows()),
+                    anomalies: Arc::new(AnomalySummary {
+                        top_subjects: self.detect.log.top_subjects(BREAKDOWN_ROWS),
+                        top_types: self.detect.log.top_types(BREAKDOWN_ROWS),
+                        ..AnomalySummary::default()
+                    }),
+                };
+                self.tables_cache = Some(t.clone());
+                t
+            }
+        };
+        let log = &self.detect.log;
+        let anomalies = AnomalySummary {
+            counts: log.counts(),
+            history: AnomalyKind::ALL
+                .iter()
+                .map(|k| log.history(*k, now_sec - 1))
+                .collect(),
+            recent: log.recent().clone(),
+            gaps_missing: self.detect.ordering.missing(),
+            gaps_open: self.detect.ordering.open(),
+            ..(*tables.anomalies).clone()
+        };
+        let status = Status {
+            clock_ns: self.clock_ns,
+            events_per_sec: self.subjects.total_rate(now_sec),
+            total_events: self.next_index,
+            total_bytes: self.total_bytes,
+            retained_events: self.store.len(),
+            retained_bytes: self.store.bytes(),
+            untracked_subject_events: self.subjects.untracked_events(),
+            ..self.status.clone()
+        };
+        Snapshot {
+            generation: self.generation,
+            events: self.store.events().clone(),
+            filter: self.filter.as_ref().map(|(f, m)| FilterView {
+                spec: f.spec().to_owned(),
+                matches: m.clone(),
+            }),
+            subjects: tables.subjects,
+            types: tables.types,
+            anomalies: Arc::new(anomalies),
+            status,
+            replay: None,
+        }
+    }
+
+    fn type_rows(&self) -> Vec<TypeRow> {
+        self.detect
+            .types()
+            .into_iter()
+            .map(|(name, st, verdict)| {
+                let (history, changes) = self.detect.schemas.history(&name);
+                let schema = self.detect.schemas.fields(&name);
+                TypeRow {
+                    fields: schema.len(),
+                    schema,
+                    learned: self.detect.schemas.is_learned(&name),
+                    drift: history,
+                    drift_changes: changes,
+                    avg_size: st.bytes.checked_div(st.events).unwrap_or(0),
+                    max_size: st.max_size,
+                    events: st.events,
+                    kind: verdict.kind,
+                    reason: verdict.reason,
+                    passive_aggressive: verdict.passive_aggressive,
+                    name,
+                }
+            })
+            .collect()
+    }
+
+    /// The detections' state, for reports.
+    pub fn detect(&self) -> &Detect {
+        &self.detect
+    }
+
+    /// Receive times of the first and last events.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        self.first_received_ns.zip(self.last_received_ns)
+    }
+
+    /// Events per subject, for reports: (subject, events, bytes), leaves only.
+    pub fn subject_totals(&self) -> Vec<(String, u64, u64)> {
+        self.subjects.leaves()
+    }
+
+    /// Notes a message on `subject` that flowscope does not show (an inbox
+    /// reply): it may answer a request seen earlier.
+    pub fn answered(&mut self, subject: &str) {
+        self.detect.answer(subject);
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(t_sec: i64, subject: &str, payload: &str) -> Envelope {
+        Envelope::new(t_sec * NS_PER_SEC, subject, payload.to_owned())
+    }
+
+    #[test]
+    fn ingest_assigns_indices_and_describes() {
+        let mut e = Engine::new(EngineConfig::default());
+        e.ingest(env(
+            1,
+            "orders.created",
+            r#"{"type":"OrderCreated","aggregate_id":"o-1"}"#,
+        ));
+        e.ingest(env(1, "payments.failed", "binary\x00"));
+        let s = e.snapshot();
+        assert_eq!(s.events.len(), 2);
+        assert_eq!(&*s.events[0].event_type, "OrderCreated");
+        assert_eq!(&*s.events[0].key, "o-1");
+        assert_eq!(s.events[1].env.index, 1);
+        assert_eq!(&*s.events[1].event_type, "failed");
+        assert_eq!(s.status.total_events, 2);
+    }
+
+    #[test]
+    fn filter_applies_to_history_and_new_events_and_follows_eviction() {
+        let mut e = Engine::new(EngineConfig {
+            retention: Retention {
+                max_events: 4,
+                max_bytes: u64::MAX,
+            },
+            ..EngineConfig::default()
+        });
+        e.ingest(env(1, "orders.created", "{}"));
+        e.ingest(env(1, "payments.failed", "{}"));
+        e.set_filter(Some(Filter::parse("orders.*").unwrap()));
+        e.ingest(env(2, "orders.shipped", "{}"));
+        let s = e.snapshot();
+        assert_eq!(s.row_count(), 2);
+        assert_eq!(s.row_index(1), Some(2));
+        for _ in 0..3 {
+            e.ingest(env(3, "payments.failed", "{}"));
+        }
+        let s = e.snapshot();
+        assert_eq!(s.first_index(), 2);
+        assert_eq!(s.row_count(), 1, "the evicted match is gone");
+        e.set_filter(None);
+        assert_eq!(e.snapshot().row_count(), 4);
+    }
+
+    #[test]
+    fn reconnects_are_counted_and_timed() {
+        let mut e = Engine::new(EngineConfig::default());
+        e.link(
+            LinkEvent::Connected {
+                version: Some("2.9.10".into()),
+            },
+            10,
+        );
+        e.link(LinkEvent::Disconnected, 20);
+        let s = e.snapshot();
+        assert_eq!(s.status.link, LinkState::Reconnecting);
+        assert_eq!(s.status.link_since_ns, 20);
+        e.link(
+            LinkEvent::Connected {
+                version: Some("2.9.10".into()),
+            },
+            30,
+        );
+        let s = e.snapshot();
+        assert_eq!(s.status.link, LinkState::Connected);
+        assert_eq!(s.status.reconnects, 1);
+        assert_eq!(s.status.link_since_ns, 30);
+    }
+
+    #[test]
+    fn rate_follows_the_event_clock() {
+        let mut e = Engine::new(EngineConfig::default());
+        for t in 0..5 {
+            for _ in 0..20 {
+                e.ingest(env(100 + t, "a", "x"));
+            }
+        }
+        e.tick(105 * NS_PER_SEC);
+        assert_eq!(e.snapshot().status.events_per_sec, 20.0);
+        e.tick(200 * NS_PER_SEC);
+        assert_eq!(e.snapshot().status.events_per_sec, 0.0);
+    }
+}

@@ -1,0 +1,55 @@
+//! Everything the views show is computed here, synchronously and without
+//! async or UI dependencies, so live and recorded input are analysed alike.
+
+pub mod anomalies;
+pub mod classify;
+pub mod dedup;
+pub mod detect;
+pub mod engine;
+pub mod fields;
+pub mod filter;
+pub mod json;
+pub mod ordering;
+pub mod schema;
+pub mod snapshot;
+pub mod stats;
+pub mod store;
+pub mod subjects;
+
+use std::collections::HashMap;
+
+pub use engine::{Engine, EngineConfig, LinkEvent};
+
+/// Hash map of the hot paths: foldhash is fast and, seeded per process,
+/// safe with keys that come from the network.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// Hash set of the hot paths (see [`FastMap`]).
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+pub use snapshot::Snapshot;
+
+/// What flowscope.toml configures about the analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisConfig {
+    pub fields: fields::FieldSet,
+    /// Per-subject field chains, first match wins.
+    pub subjects: Vec<fields::SubjectFields>,
+    pub dedup: dedup::DedupConfig,
+    pub ordering_max_keys: usize,
+    /// Events per type that define its schema.
+    pub schema_learn: usize,
+    /// Kinds set by hand, by event type.
+    pub kinds: HashMap<String, classify::Kind>,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            fields: fields::FieldSet::default(),
+            subjects: Vec::new(),
+            dedup: dedup::DedupConfig::default(),
+            ordering_max_keys: ordering::DEFAULT_MAX_KEYS,
+            schema_learn: schema::DEFAULT_LEARN,
+            kinds: HashMap::new(),
+        }
+    }
+}

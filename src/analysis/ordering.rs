@@ -1,0 +1,455 @@
+//! Per-key sequence tracking: out-of-order events, gaps, and resets.
+//!
+//! For events with a key and an integer sequence (duplicates and
+//! redeliveries are not fed here):
+//! - out of order: the sequence is lower than the highest already seen for
+//!   the key; how late is told by sequence (`highest − seq`) and by time
+//!   (since the event with the highest sequence arrived);
+//! - gap: a jump above `highest + 1` opens a range of missing numbers; a late
+//!   arrival fills its number; `missing` counts numbers never seen between
+//!   the lowest and highest seen per key, `open` the missing ranges;
+//! - reset: a sequence number that was already seen for the key (by another
+//!   event) means its sequence restarted; tracking of the key starts over
+//!   from it and the event is not counted as out of order.
+//!
+//! Bounded: at most `max_keys` keys (the least recently seen are forgotten,
+//! counted) and
+//! [`MAX_RANGES_PER_KEY`] missing ranges per key (the lowest are dropped,
+//! counted).
+
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+
+/// Default cap on tracked keys.
+pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+/// Missing ranges remembered per key.
+pub const MAX_RANGES_PER_KEY: usize = 256;
+
+#[derive(Debug, Clone)]
+struct KeyState {
+    lowest: i64,
+    highest: i64,
+    highest_index: u64,
+    highest_received_ns: i64,
+    /// Missing inclusive ranges, ascending, disjoint.
+    missing: Vec<(i64, i64)>,
+    /// Numbers up to here were in ranges dropped for the per-key cap: whether
+    /// they were seen is unknown, so they never count as a reset.
+    floor: Option<i64>,
+}
+
+impl KeyState {
+    fn seen(&self, seq: i64) -> bool {
+        seq >= self.lowest
+            && seq <= self.highest
+            && self.floor.is_none_or(|f| seq > f)
+            && !self.missing.iter().any(|&(a, b)| seq >= a && seq <= b)
+    }
+}
+
+/// What one sequence number meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqOutcome {
+    /// The first number seen for the key, or the next one.
+    InOrder,
+    /// Numbers `from..=to` were skipped; `previous` carried the number before.
+    Gap { from: i64, to: i64, previous: u64 },
+    /// Lower than the highest seen.
+    OutOfOrder {
+        highest: i64,
+        /// The event with the highest sequence, which overtook this one.
+        overtaken_by: u64,
+        /// Receive time since `overtaken_by` arrived.
+        late_ns: i64,
+    },
+    /// The number was already seen: the key's sequence restarted.
+    Reset { previous_highest: i64 },
+}
+
+/// An open gap, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OpenGap {
+    pub key: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Sequence state of every key; the least recently seen keys are forgotten
+/// first.
+#[derive(Clone)]
+pub struct Ordering {
+    keys: LruCache<Box<str>, KeyState, foldhash::fast::RandomState>,
+    missing: u64,
+    open: u64,
+    evicted_keys: u64,
+    dropped_ranges: u64,
+}
+
+impl std::fmt::Debug for Ordering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ordering")
+            .field("keys", &self.keys.len())
+            .field("missing", &self.missing)
+            .field("open", &self.open)
+            .finish()
+    }
+}
+
+impl Default for Ordering {
+    fn default() -> Self {
+        Ordering::new(DEFAULT_MAX_KEYS)
+    }
+}
+
+fn width(a: i64, b: i64) -> u64 {
+    (b as i128 - a as i128 + 1).clamp(0, u64::MAX as i128) as u64
+}
+
+impl Ordering {
+    /// Roughly the bytes a copy of this state takes: the cache's table
+    /// (allocated for its capacity), and per key its node, the key text and
+    /// its missing ranges (sampled).
+    pub fn approx_bytes(&self) -> usize {
+        let table = self.keys.cap().get() * 18;
+        let n = self.keys.len();
+        if n == 0 {
+            return table;
+        }
+        let sample = 64.min(n);
+        let per_key: usize = self
+            .keys
+            .iter()
+            .take(sample)
+            .map(|(k, v)| k.len() + v.missing.capacity() * 16)
+            .sum::<usize>()
+            / sample;
+        table + n * (per_key + std::mem::size_of::<KeyState>() + 96)
+    }
+
+    pub fn new(max_keys: usize) -> Self {
+        Ordering {
+            keys: LruCache::with_hasher(
+                NonZeroUsize::new(max_keys.max(1)).expect("at least 1"),
+                foldhash::fast::RandomState::default(),
+            ),
+            missing: 0,
+            open: 0,
+            evicted_keys: 0,
+            dropped_ranges: 0,
+        }
+    }
+
+    /// Records `seq` for `key`, carried by event `index` received at
+    /// `received_ns`.
+    pub fn observe(&mut self, key: &str, seq: i64, index: u64, received_ns: i64) -> SeqOutcome {
+        let Some(st) = self.keys.get_mut(key) else {
+            self.insert(key, seq, index, received_ns);
+            return SeqOutcome::InOrder;
+        };
+        if st.seen(seq) {
+            let previous_highest = st.highest;
+            self.forget_ranges(key);
+            let st = self.keys.get_mut(key).expect("present");
+            st.lowest = seq;
+            st.highest = seq;
+            st.highest_index = index;
+            st.highest_received_ns = received_ns;
+            return SeqOutcome::Reset { previous_highest };
+        }
+        if seq > st.highest {
+            let previous = st.highest_index;
+            let (from, to) = (st.highest + 1, seq - 1);
+            st.highest = seq;
+            st.highest_index = index;
+            st.highest_received_ns = received_ns;
+            if from <= to {
+                self.add_range(key, from, to);
+                return SeqOutcome::Gap { from, to, previous };
+            }
+            return SeqOutcome::InOrder;
+        }
+        // Lower than the highest: late.
+        let outcome = SeqOutcome::OutOfOrder {
+            highest: st.highest,
+            overtaken_by: st.highest_index,
+            late_ns: received_ns - st.highest_received_ns,
+        };
+        if seq < st.lowest {
+            let (from, to) = (seq + 1, st.lowest - 1);
+            st.lowest = seq;
+            if from <= to {
+                self.add_range(key, from, to);
+            }
+        } else {
+            self.fill(key, seq);
+        }
+        outcome
+    }
+
+    fn insert(&mut self, key: &str, seq: i64, index: u64, received_ns: i64) {
+        let state = KeyState {
+            lowest: seq,
+            highest: seq,
+            highest_index: index,
+            highest_received_ns: received_ns,
+            missing: Vec::new(),
+            floor: None,
+        };
+        if let Some((_, old)) = self.keys.push(key.into(), state) {
+            self.drop_counts(&old.missing);
+            self.evicted_keys += 1;
+        }
+    }
+
+    fn drop_counts(&mut self, ranges: &[(i64, i64)]) {
+        for &(a, b) in ranges {
+            self.missing = self.missing.saturating_sub(width(a, b));
+        }
+        self.open = self.open.saturating_sub(ranges.len() as u64);
+    }
+
+    fn add_range(&mut self, key: &str, from: i64, to: i64) {
+        let st = self.keys.get_mut(key).expect("present");
+        let pos = st.missing.partition_point(|&(a, _)| a < from);
+        st.missing.insert(pos, (from, to));
+        self.missing = self.missing.saturating_add(width(from, to));
+        self.open += 1;
+        if st.missing.len() > MAX_RANGES_PER_KEY {
+            let (a, b) = st.missing.remove(0);
+            st.floor = Some(st.floor.map_or(b, |f| f.max(b)));
+            self.missing = self.missing.saturating_sub(width(a, b));
+            self.open -= 1;
+            self.dropped_ranges += 1;
+        }
+    }
+
+    fn fill(&mut self, key: &str, seq: i64) {
+        let st = self.keys.get_mut(key).expect("present");
+        let Some(i) = st.missing.iter().position(|&(a, b)| seq >= a && seq <= b) else {
+            return;
+        };
+        let (a, b) = st.missing[i];
+        self.missing = self.missing.saturating_sub(1);
+        match (seq == a, seq == b) {
+            (true, true) => {
+                st.missing.remove(i);
+                self.open -= 1;
+            }
+            (true, false) => st.missing[i].0 = seq + 1,
+            (false, true) => st.missing[i].1 = seq - 1,
+            (false, false) => {
+                st.missing[i].1 = seq - 1;
+                st.missing.insert(i + 1, (seq + 1, b));
+                self.open += 1;
+            }
+        }
+    }
+
+    fn forget_ranges(&mut self, key: &str) {
+        if let Some(st) = self.keys.get_mut(key) {
+            let ranges = std::mem::take(&mut st.missing);
+            st.floor = None;
+            self.drop_counts(&ranges);
+        }
+    }
+
+    /// Numbers never seen between the lowest and highest seen, over all keys.
+    pub fn missing(&self) -> u64 {
+        self.missing
+    }
+
+    /// Missing ranges over all keys.
+    pub fn open(&self) -> u64 {
+        self.open
+    }
+
+    pub fn evicted_keys(&self) -> u64 {
+        self.evicted_keys
+    }
+
+    /// Missing ranges forgotten because a key had too many.
+    pub fn dropped_ranges(&self) -> u64 {
+        self.dropped_ranges
+    }
+
+    pub fn tracked_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Up to `limit` open gaps, by key.
+    pub fn open_gaps(&self, limit: usize) -> Vec<OpenGap> {
+        let mut keys: Vec<(&Box<str>, &KeyState)> = self
+            .keys
+            .iter()
+            .filter(|(_, s)| !s.missing.is_empty())
+            .collect();
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        keys.into_iter()
+            .flat_map(|(k, s)| {
+                s.missing.iter().map(move |&(from, to)| OpenGap {
+                    key: k.to_string(),
+                    from,
+                    to,
+                })
+            })
+            .take(limit)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_order_and_gaps() {
+        let mut o = Ordering::default();
+        assert_eq!(o.observe("k", 1, 10, 0), SeqOutcome::InOrder);
+        assert_eq!(o.observe("k", 2, 11, 0), SeqOutcome::InOrder);
+        assert_eq!(
+            o.observe("k", 5, 12, 0),
+            SeqOutcome::Gap {
+                from: 3,
+                to: 4,
+                previous: 11
+            }
+        );
+        assert_eq!((o.missing(), o.open()), (2, 1));
+        // A late 4 fills its number and is out of order.
+        let late = o.observe("k", 4, 13, 7);
+        assert_eq!(
+            late,
+            SeqOutcome::OutOfOrder {
+                highest: 5,
+                overtaken_by: 12,
+                late_ns: 7
+            }
+        );
+        assert_eq!((o.missing(), o.open()), (1, 1));
+        assert_eq!(
+            o.open_gaps(10),
+            vec![OpenGap {
+                key: "k".into(),
+                from: 3,
+                to: 3
+            }]
+        );
+    }
+
+    #[test]
+    fn a_late_arrival_inside_a_range_splits_it() {
+        let mut o = Ordering::default();
+        o.observe("k", 1, 0, 0);
+        o.observe("k", 10, 1, 0);
+        assert_eq!((o.missing(), o.open()), (8, 1));
+        o.observe("k", 5, 2, 0);
+        assert_eq!((o.missing(), o.open()), (7, 2));
+        assert_eq!(
+            o.open_gaps(10)
+                .iter()
+                .map(|g| (g.from, g.to))
+                .collect::<Vec<_>>(),
+            vec![(2, 4), (6, 9)]
+        );
+    }
+
+    #[test]
+    fn below_the_lowest_is_late_and_opens_the_range_between() {
+        let mut o = Ordering::default();
+        o.observe("k", 5, 0, 0);
+        assert!(matches!(
+            o.observe("k", 2, 1, 0),
+            SeqOutcome::OutOfOrder { highest: 5, .. }
+        ));
+        assert_eq!((o.missing(), o.open()), (2, 1), "3 and 4 are missing");
+    }
+
+    #[test]
+    fn a_number_seen_again_is_a_reset_and_tracking_restarts() {
+        let mut o = Ordering::default();
+        for (i, s) in [1, 2, 3, 6].into_iter().enumerate() {
+            o.observe("k", s, i as u64, 0);
+        }
+        assert_eq!(o.missing(), 2);
+        assert_eq!(
+            o.observe("k", 1, 9, 0),
+            SeqOutcome::Reset {
+                previous_highest: 6
+            }
+        );
+        assert_eq!(
+            (o.missing(), o.open()),
+            (0, 0),
+            "the old gap belongs to the old sequence"
+        );
+        assert_eq!(o.observe("k", 2, 10, 0), SeqOutcome::InOrder);
+    }
+
+    #[test]
+    fn keys_are_independent_and_bounded() {
+        let mut o = Ordering::new(2);
+        o.observe("a", 1, 0, 0);
+        o.observe("a", 3, 1, 0);
+        o.observe("b", 1, 2, 0);
+        o.observe("c", 1, 3, 0); // evicts a, and its gap with it
+        assert_eq!(o.tracked_keys(), 2);
+        assert_eq!(o.evicted_keys(), 1);
+        assert_eq!(o.missing(), 0);
+        assert_eq!(
+            o.observe("a", 7, 4, 0),
+            SeqOutcome::InOrder,
+            "a starts over"
+        );
+    }
+
+    #[test]
+    fn ranges_per_key_are_bounded() {
+        let mut o = Ordering::default();
+        for i in 0..(MAX_RANGES_PER_KEY as i64 + 10) {
+            o.observe("k", i * 2, i as u64, 0);
+        }
+        assert_eq!(o.open(), MAX_RANGES_PER_KEY as u64);
+        assert_eq!(o.missing(), MAX_RANGES_PER_KEY as u64);
+        assert_eq!(o.dropped_ranges(), 9);
+    }
+
+    #[test]
+    fn numbers_in_dropped_ranges_are_late_not_a_reset() {
+        let mut o = Ordering::default();
+        for i in 0..300 {
+            o.observe("k", i * 2, i as u64, 0);
+        }
+        assert!(matches!(
+            o.observe("k", 1, 999, 0),
+            SeqOutcome::OutOfOrder { .. }
+        ));
+        assert!(o.missing() > 0, "the key was not wiped");
+    }
+
+    #[test]
+    fn the_least_recently_seen_key_is_forgotten() {
+        let mut o = Ordering::new(2);
+        o.observe("busy", 1, 0, 0);
+        o.observe("idle", 1, 1, 0);
+        o.observe("busy", 3, 2, 0); // busy has a gap and was seen last
+        o.observe("new", 1, 3, 0); // evicts idle, not busy
+        assert_eq!(o.missing(), 1, "busy kept its gap");
+        assert_eq!(
+            o.observe("busy", 2, 4, 0),
+            SeqOutcome::OutOfOrder {
+                highest: 3,
+                overtaken_by: 2,
+                late_ns: 0
+            }
+        );
+    }
+
+    #[test]
+    fn extreme_sequences_do_not_overflow() {
+        let mut o = Ordering::default();
+        o.observe("k", i64::MIN, 0, 0);
+        o.observe("k", i64::MAX, 1, 0);
+        assert_eq!(o.missing(), u64::MAX - 1);
+    }
+}

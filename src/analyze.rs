@@ -1,0 +1,210 @@
+//! `flowscope analyze`: analyse recordings (several files as one session in
+//! time order) or live traffic (`--live`, until a duration or an event count
+//! is reached, or Ctrl-C), print the report, and tell CI whether a
+//! `--fail-on` anomaly occurred.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use color_eyre::Result;
+
+use crate::analysis::store::Retention;
+use crate::analysis::{AnalysisConfig, Engine, EngineConfig};
+use crate::cli::{AnalyzeArgs, Format, ViewArgs};
+use crate::error::{UserError, user_error};
+use crate::recording::Merged;
+use crate::report::{Report, Source, render_text};
+use crate::session;
+use crate::source::connect::{Resolved, display_servers};
+
+/// Exit status when a `--fail-on` anomaly occurred.
+pub const FAIL_STATUS: u8 = 3;
+
+/// Headless runs keep a single event: there is nothing to browse.
+const HEADLESS: Retention = Retention {
+    max_events: 1,
+    max_bytes: u64::MAX,
+};
+
+/// Prints to stderr, ignoring a closed terminal.
+fn say(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "flowscope: {msg}");
+}
+
+/// Runs `analyze`; returns the process exit status.
+pub async fn run(
+    conn: &crate::cli::ConnArgs,
+    args: &AnalyzeArgs,
+    analysis: &AnalysisConfig,
+) -> Result<u8> {
+    if args.live {
+        if args.duration.is_none() && args.count.is_none() {
+            return user_error("analyze --live needs --duration or --count to know when to stop");
+        }
+        let resolved = crate::source::connect::resolve(conn)?;
+        return run_live(&resolved, args, analysis).await;
+    }
+    if args.targets.is_empty() {
+        return user_error("give the recordings to analyze (or --live with subjects)");
+    }
+    if args.duration.is_some() {
+        return user_error(
+            "--duration goes with --live; for recordings, --count limits the events",
+        );
+    }
+    let paths: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
+    run_files(&paths, args, analysis)
+}
+
+/// Files smaller than this are analysed without a progress bar.
+const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Analyses recordings.
+pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfig) -> Result<u8> {
+    let mut merged = Merged::open(paths).map_err(UserError)?;
+    let mut engine = Engine::new(EngineConfig {
+        retention: HEADLESS,
+        analysis: analysis.clone(),
+        stop_after: args.count,
+        ..EngineConfig::default()
+    });
+    let (_, total) = merged.progress();
+    let progress = (std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {msg} [{elapsed} left {eta}]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let first = merged
+        .readers()
+        .first()
+        .map(|r| r.source())
+        .unwrap_or_default();
+    let mut n = 0u64;
+    #[allow(clippy::while_let_on_iterator)] // `merged` is read inside
+    while let Some(record) = merged.next() {
+        crate::replay::apply(&mut engine, record);
+        n += 1;
+        if engine.is_full() {
+            break;
+        }
+        if let Some(bar) = &progress
+            && n.is_multiple_of(20_000)
+        {
+            bar.set_message(format!(
+                "{} events",
+                crate::format::count(engine.total_events())
+            ));
+            bar.set_position(merged.progress().0);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    for w in merged.warnings() {
+        say(&format!("warning: {w}"));
+    }
+    let report = Report::build(
+        &engine,
+        Source {
+            kind: "recording".into(),
+            server: first.server,
+            subjects: first.subjects,
+            files: paths.iter().map(|p| p.display().to_string()).collect(),
+        },
+    );
+    finish(&report, args)
+}
+
+/// Runs `analyze --live`; returns the process exit status.
+pub async fn run_live(
+    resolved: &Resolved,
+    args: &AnalyzeArgs,
+    analysis: &AnalysisConfig,
+) -> Result<u8> {
+    let subjects = if args.targets.is_empty() {
+        vec![">".to_owned()]
+    } else {
+        args.targets.clone()
+    };
+    let view = ViewArgs {
+        source: args.source.clone(),
+        retain: HEADLESS,
+    };
+    let opts = session::AttachOptions {
+        stop_after: args.count,
+        ..session::AttachOptions::new(subjects.clone(), &view, analysis)
+    };
+    let live = session::attach_with(resolved, opts).await?;
+    let until = match (args.duration, args.count) {
+        (Some(d), Some(n)) => format!("for {} or {n} events", humantime::format_duration(d)),
+        (Some(d), None) => format!("for {}", humantime::format_duration(d)),
+        (None, Some(n)) => format!("until {n} events"),
+        (None, None) => "until Ctrl-C".into(),
+    };
+    let server = display_servers(&resolved.servers);
+    say(&format!(
+        "analysing {} on {server} {until} (Ctrl-C ends early)",
+        subjects.join(" ")
+    ));
+    let mut snaps = live.pipeline.snapshots.clone();
+    let count = args.count;
+    let reached = async move {
+        loop {
+            if count.is_some_and(|n| snaps.borrow_and_update().status.total_events >= n) {
+                return;
+            }
+            if snaps.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let timer = async {
+        match args.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = reached => {}
+        _ = timer => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    let engine = live.stop();
+    let report = Report::build(
+        &engine,
+        Source {
+            kind: "live".into(),
+            server: Some(server),
+            subjects,
+            files: Vec::new(),
+        },
+    );
+    finish(&report, args)
+}
+
+/// Prints the report and decides the exit status.
+fn finish(report: &Report, args: &AnalyzeArgs) -> Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?,
+        Format::Text => write!(stdout, "{}", render_text(report))?,
+    }
+    stdout.flush()?;
+    let fail_on: BTreeSet<_> = args.fail_on.iter().copied().collect();
+    let failures = report.failures(&fail_on);
+    if failures.is_empty() {
+        return Ok(0);
+    }
+    let what: Vec<String> = failures
+        .iter()
+        .map(|k| format!("{} ({})", k.name(), report.occurrences(*k)))
+        .collect();
+    say(&format!("failing: {} occurred", what.join(", ")));
+    Ok(FAIL_STATUS)
+}

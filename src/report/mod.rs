@@ -1,0 +1,241 @@
+//! The analysis report of `flowscope analyze`: a stable JSON document
+//! (`"flowscope_report": 1`, documented in docs/REPORT.md) and a readable
+//! text summary. Item lists are capped at 1,000 each; counts are exact.
+
+mod text;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+pub use text::render_text;
+
+use crate::analysis::Engine;
+use crate::analysis::anomalies::AnomalyKind;
+use crate::analysis::classify::Kind;
+use crate::analysis::detect::{DupItem, MAX_REPORT_ITEMS, OooItem};
+use crate::analysis::ordering::OpenGap;
+use crate::analysis::schema::Drift;
+
+/// Version of the report's JSON schema.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Where the analysed events came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    /// `live` or `recording`.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    pub subjects: Vec<String>,
+    /// The recordings analysed (`kind` recording).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubjectCount {
+    pub subject: String,
+    pub events: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TypeSummary {
+    #[serde(rename = "type")]
+    pub name: String,
+    pub kind: Kind,
+    pub events: u64,
+    pub avg_size: u64,
+    pub max_size: u64,
+    pub fields: usize,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passive_aggressive: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Duplicates {
+    pub count: u64,
+    pub identical: u64,
+    pub conflicting: u64,
+    pub evicted_ids: u64,
+    pub without_id: u64,
+    pub items: Vec<DupItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Counted {
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutOfOrder {
+    pub count: u64,
+    pub resets: u64,
+    pub items: Vec<OooItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gaps {
+    pub missing: u64,
+    pub open: u64,
+    /// Sequence jumps seen (each opened a range).
+    pub jumps: u64,
+    /// JetStream deliveries a consumer skipped.
+    pub lost_deliveries: u64,
+    pub items: Vec<OpenGap>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub flowscope_report: u32,
+    pub source: Source,
+    pub events: u64,
+    pub bytes: u64,
+    pub dropped: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
+    pub subjects: Vec<SubjectCount>,
+    pub types: Vec<TypeSummary>,
+    pub duplicates: Duplicates,
+    pub redeliveries: Counted,
+    pub out_of_order: OutOfOrder,
+    pub gaps: Gaps,
+    pub schema_drift: Vec<Drift>,
+    /// Schema changes in all (the list above stops at 1,000).
+    pub schema_drift_total: u64,
+    /// Types with so many changes (data in object keys) that they are no
+    /// longer checked.
+    pub schema_unchecked_types: Vec<String>,
+}
+
+fn rfc3339(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Report {
+    /// Builds the report from an engine's state.
+    pub fn build(engine: &Engine, source: Source) -> Report {
+        let det = engine.detect();
+        let log = &det.log;
+        let status = engine.status();
+        let (first, last) = engine.time_range().unzip();
+        let subjects = engine.subject_totals();
+        Report {
+            flowscope_report: REPORT_VERSION,
+            source,
+            events: engine.total_events(),
+            bytes: engine.total_bytes(),
+            dropped: status.dropped_client + status.dropped_queue,
+            first_time: first.map(rfc3339),
+            last_time: last.map(rfc3339),
+            subjects: subjects
+                .into_iter()
+                .map(|(subject, events, bytes)| SubjectCount {
+                    subject,
+                    events,
+                    bytes,
+                })
+                .collect(),
+            types: det
+                .types()
+                .into_iter()
+                .map(|(name, st, v)| TypeSummary {
+                    fields: det.schemas.fields(&name).len(),
+                    avg_size: st.bytes.checked_div(st.events).unwrap_or(0),
+                    max_size: st.max_size,
+                    events: st.events,
+                    kind: v.kind,
+                    reason: v.reason,
+                    passive_aggressive: v.passive_aggressive,
+                    name,
+                })
+                .collect(),
+            duplicates: Duplicates {
+                count: log.count(AnomalyKind::Duplicate) + log.count(AnomalyKind::Conflict),
+                identical: log.count(AnomalyKind::Duplicate),
+                conflicting: log.count(AnomalyKind::Conflict),
+                evicted_ids: det.dedup.evicted(),
+                without_id: det.dedup.without_id(),
+                items: det.items.duplicates.clone(),
+            },
+            redeliveries: Counted {
+                count: log.count(AnomalyKind::Redelivery),
+            },
+            out_of_order: OutOfOrder {
+                count: log.count(AnomalyKind::OutOfOrder),
+                resets: log.count(AnomalyKind::Reset),
+                items: det.items.out_of_order.clone(),
+            },
+            gaps: Gaps {
+                missing: det.ordering.missing(),
+                open: det.ordering.open(),
+                jumps: log.count(AnomalyKind::Gap),
+                lost_deliveries: det.lost_deliveries(),
+                items: det.ordering.open_gaps(MAX_REPORT_ITEMS),
+            },
+            schema_drift: det.items.drift.clone(),
+            schema_drift_total: det.schemas.total(),
+            schema_unchecked_types: det.schemas.capped_types(),
+        }
+    }
+
+    /// How many incidents of a `--fail-on` kind the report holds.
+    pub fn occurrences(&self, kind: FailKind) -> u64 {
+        match kind {
+            FailKind::Dup => self.duplicates.count,
+            FailKind::Conflict => self.duplicates.conflicting,
+            FailKind::Ooo => self.out_of_order.count,
+            FailKind::Gap => self.gaps.missing + self.gaps.lost_deliveries,
+            FailKind::Drift => self.schema_drift_total,
+            FailKind::Redelivery => self.redeliveries.count,
+            FailKind::Reset => self.out_of_order.resets,
+        }
+    }
+
+    /// The `--fail-on` kinds that occurred.
+    pub fn failures(&self, fail_on: &BTreeSet<FailKind>) -> Vec<FailKind> {
+        fail_on
+            .iter()
+            .copied()
+            .filter(|k| self.occurrences(*k) > 0)
+            .collect()
+    }
+}
+
+/// What `--fail-on` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum FailKind {
+    /// Any duplicate (identical or conflicting).
+    Dup,
+    /// A conflicting duplicate (same id, different content).
+    Conflict,
+    /// An out-of-order event.
+    Ooo,
+    /// Sequence numbers still missing at the end, or a lost JetStream delivery.
+    Gap,
+    /// A schema change.
+    Drift,
+    /// A JetStream redelivery.
+    Redelivery,
+    /// A sequence reset.
+    Reset,
+}
+
+impl FailKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FailKind::Dup => "dup",
+            FailKind::Conflict => "conflict",
+            FailKind::Ooo => "ooo",
+            FailKind::Gap => "gap",
+            FailKind::Drift => "drift",
+            FailKind::Redelivery => "redelivery",
+            FailKind::Reset => "reset",
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Wiring of a live session: connect, start the engine pipeline, start the
+//! sources and the connection-event forwarder, and run a front end on top.
+
+use async_nats::Client;
+use color_eyre::Result;
+use tokio::task::JoinHandle;
+
+use std::path::PathBuf;
+
+use crate::analysis::{AnalysisConfig, Engine, EngineConfig, LinkEvent};
+use crate::cli::{ReplayArgs, ViewArgs};
+use crate::error::UserError;
+use crate::pipeline::{Control, Pipeline, RecordingDefaults};
+use crate::recording::{Header, Recorder, SourceInfo};
+use crate::replay::{Replay, ReplayOptions};
+use crate::source::connect::{self, Resolved, Tuning};
+use crate::source::forward_events;
+use crate::source::live::{self, CoreSpec, now_ns};
+use crate::subject::SubjectPattern;
+use crate::tui::{self, app::App, app::UiOptions};
+
+/// The client's default per-subscription buffer (async-nats).
+pub const SUBSCRIPTION_CAPACITY: usize = 65_536;
+
+/// A running session: the pipeline and the tasks feeding it.
+pub struct LiveSession {
+    pub pipeline: Pipeline,
+    pub client: Option<Client>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Checks subjects before connecting, so a typo is a clear error.
+pub fn validate_subjects(subjects: &[String]) -> Result<()> {
+    for s in subjects {
+        SubjectPattern::parse(s).map_err(|e| UserError(format!("cannot subscribe: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Everything a live session is made of besides the connection.
+pub struct AttachOptions<'a> {
+    pub subjects: Vec<String>,
+    pub view: &'a ViewArgs,
+    pub analysis: &'a AnalysisConfig,
+    /// Analyse (and record) at most this many events.
+    pub stop_after: Option<u64>,
+    /// What `r` needs (its folder and redaction).
+    pub recording: RecordingDefaults,
+    /// A recording to write from the first event (created once connected,
+    /// so a connection problem leaves no empty file).
+    pub initial_recording: Option<PathBuf>,
+}
+
+impl<'a> AttachOptions<'a> {
+    pub fn new(subjects: Vec<String>, view: &'a ViewArgs, analysis: &'a AnalysisConfig) -> Self {
+        AttachOptions {
+            subjects,
+            view,
+            analysis,
+            stop_after: None,
+            recording: RecordingDefaults::default(),
+            initial_recording: None,
+        }
+    }
+}
+
+/// Connects and starts watching `subjects`.
+pub async fn attach(
+    resolved: &Resolved,
+    subjects: Vec<String>,
+    view: &ViewArgs,
+    analysis: &AnalysisConfig,
+) -> Result<LiveSession> {
+    attach_with(resolved, AttachOptions::new(subjects, view, analysis)).await
+}
+
+/// What a live session's recordings say about it.
+pub fn source_info(servers: &str, subjects: &[String], include_internal: bool) -> SourceInfo {
+    SourceInfo {
+        kind: "live".into(),
+        server: Some(servers.to_owned()),
+        subjects: subjects.to_vec(),
+        stream: None,
+        include_internal,
+    }
+}
+
+/// [`attach`] with all options.
+pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result<LiveSession> {
+    let AttachOptions {
+        subjects,
+        view,
+        analysis,
+        stop_after,
+        mut recording,
+        initial_recording,
+    } = opts;
+    validate_subjects(&subjects)?;
+    let conn = connect::connect(
+        resolved,
+        &Tuning {
+            name: "flowscope".into(),
+            subscription_capacity: Some(view.source.subscription_capacity),
+        },
+    )
+    .await?;
+    let engine = Engine::new(EngineConfig {
+        source: conn.display.clone(),
+        retention: view.retain,
+        analysis: analysis.clone(),
+        stop_after,
+        ..EngineConfig::default()
+    });
+    recording.source = source_info(&conn.display, &subjects, view.source.include_internal);
+    let initial = match initial_recording {
+        Some(path) => {
+            let header = Header::new(now_ns(), recording.source.clone(), Vec::new());
+            Some(Recorder::create(&path, header, recording.redactor.clone()).map_err(UserError)?)
+        }
+        None => None,
+    };
+    let pipeline =
+        Pipeline::start_recording(engine, view.source.queue_capacity, recording, initial);
+    pipeline.send(Control::Link(
+        LinkEvent::Connected {
+            version: Some(conn.client.server_info().version),
+        },
+        now_ns(),
+    ));
+    let client = conn.client.clone();
+    let events = tokio::spawn(forward_events(
+        conn.events,
+        client.clone(),
+        pipeline.control.clone(),
+    ));
+    let spec = CoreSpec {
+        subjects,
+        include_internal: view.source.include_internal,
+        subscription_capacity: view.source.subscription_capacity,
+    };
+    let subscribed = live::subscribe(client.clone(), spec).await?;
+    let source = tokio::spawn(live::pump(
+        subscribed,
+        pipeline.ingest.clone(),
+        pipeline.control.clone(),
+    ));
+    Ok(LiveSession {
+        pipeline,
+        client: Some(client),
+        tasks: vec![events, source],
+    })
+}
+
+impl LiveSession {
+    /// A session fed by something other than a NATS connection.
+    pub fn offline(pipeline: Pipeline) -> Self {
+        LiveSession {
+            pipeline,
+            client: None,
+            tasks: Vec::new(),
+        }
+    }
+
+    /// Runs the TUI until the user quits, then stops everything.
+    pub async fn run_tui(self, ui: UiOptions) -> Result<()> {
+        let app = App::new(self.pipeline.snapshots.borrow().clone(), ui);
+        let result = tui::run(
+            app,
+            self.pipeline.snapshots.clone(),
+            self.pipeline.control.clone(),
+        )
+        .await;
+        self.stop();
+        result
+    }
+
+    /// Stops the sources and the engine.
+    pub fn stop(self) -> Engine {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.pipeline.shutdown()
+    }
+}
+
+/// The engine settings a replay of `args.file` runs with.
+pub fn replay_config(args: &ReplayArgs, analysis: &AnalysisConfig) -> EngineConfig {
+    EngineConfig {
+        source: format!("replay {}", args.file.display()),
+        retention: args.retain,
+        analysis: analysis.clone(),
+        ..EngineConfig::default()
+    }
+}
+
+/// What `flowscope replay` asks of the player.
+pub fn replay_options(args: &ReplayArgs) -> ReplayOptions {
+    ReplayOptions {
+        speed: args.speed,
+        paused: args.paused,
+        start_offset_ns: args
+            .start
+            .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+        ..ReplayOptions::default()
+    }
+}
+
+/// `flowscope replay`: opens a recording and runs the views over it.
+pub async fn replay_tui(args: &ReplayArgs, ui: UiOptions, analysis: &AnalysisConfig) -> Result<()> {
+    let replay = Replay::start(
+        &args.file,
+        replay_config(args, analysis),
+        replay_options(args),
+    )
+    .map_err(UserError)?;
+    let app = App::new(replay.snapshots.borrow().clone(), ui);
+    let result = tui::run(app, replay.snapshots.clone(), replay.control.clone()).await;
+    replay.stop();
+    result
+}

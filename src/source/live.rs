@@ -1,0 +1,231 @@
+//! Core NATS source: subscribes to subjects and feeds envelopes into the
+//! ingest queue, never blocking on the engine.
+//!
+//! It also counts what the NATS client dropped. The client counts every
+//! message it reads off the socket (`in_messages`); what we received plus what
+//! is still buffered in the subscription makes up the rest. The estimate is
+//! exact whenever the subscription is empty (the reader is idle), which is
+//! when it is confirmed; under sustained overload a lower bound is reported.
+
+use std::time::Duration;
+
+use async_nats::{Client, Message};
+use crossbeam_channel::Sender;
+use futures::StreamExt;
+
+use crate::envelope::{Envelope, JsMeta};
+use crate::pipeline::{Control, Ingest};
+use crate::subject::is_internal_message;
+
+/// How often the client drop count is confirmed while the reader is idle.
+const DROP_SAMPLE: Duration = Duration::from_millis(200);
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+}
+
+/// Converts a received message into an envelope stamped with `received_ns`.
+pub fn envelope_of(msg: &Message, received_ns: i64) -> Envelope {
+    let mut headers: Vec<(Box<str>, Box<str>)> = Vec::new();
+    if let Some(map) = &msg.headers {
+        // The client keeps values of one name in order but not the order of
+        // names; sort names so the result is stable.
+        let mut names: Vec<_> = map.iter().collect();
+        names.sort_by(|a, b| AsRef::<str>::as_ref(a.0).cmp(b.0.as_ref()));
+        for (name, values) in names {
+            for v in values {
+                headers.push((AsRef::<str>::as_ref(name).into(), v.as_str().into()));
+            }
+        }
+    }
+    let reply = msg.reply.as_ref().map(|r| Box::<str>::from(r.as_str()));
+    let js = reply.as_deref().and_then(JsMeta::from_ack_subject);
+    Envelope {
+        index: 0,
+        received_ns,
+        subject: msg.subject.as_str().into(),
+        reply,
+        headers,
+        payload: msg.payload.clone(),
+        js,
+    }
+}
+
+/// Tracks the client-side drop count; see the module docs.
+#[derive(Debug, Default)]
+pub struct DropEstimate {
+    confirmed: u64,
+    last_idle: Option<u64>,
+}
+
+impl DropEstimate {
+    /// A sample taken while the subscription was empty.
+    pub fn idle_sample(&mut self, in_messages: u64, received: u64) -> u64 {
+        let est = in_messages.saturating_sub(received);
+        // A message counted by the client a moment before it reached the
+        // subscription shows as a drop in one sample only: confirm what two
+        // idle samples in a row agree on.
+        if let Some(prev) = self.last_idle {
+            self.confirmed = self.confirmed.max(prev.min(est));
+        }
+        self.last_idle = Some(est);
+        self.confirmed
+    }
+
+    /// A sample taken under load: at most `buffered` messages are in flight.
+    pub fn busy_sample(&mut self, in_messages: u64, received: u64, buffered: u64) -> u64 {
+        let lower = in_messages
+            .saturating_sub(received)
+            .saturating_sub(buffered);
+        self.confirmed = self.confirmed.max(lower);
+        self.last_idle = None;
+        self.confirmed
+    }
+}
+
+/// Reply subjects of shown requests, so that answers hidden as internal
+/// traffic (inbox replies) can still be counted as answers.
+#[derive(Debug, Default)]
+pub struct ReplyWatch {
+    pending: std::collections::HashSet<Box<str>>,
+    order: std::collections::VecDeque<Box<str>>,
+}
+
+/// Reply subjects remembered by [`ReplyWatch`].
+const MAX_WATCHED_REPLIES: usize = 10_000;
+
+impl ReplyWatch {
+    /// Remembers the reply subject of a shown message.
+    pub fn expect(&mut self, reply: &str) {
+        if reply.starts_with("$JS.") || !self.pending.insert(reply.into()) {
+            return;
+        }
+        self.order.push_back(reply.into());
+        if self.order.len() > MAX_WATCHED_REPLIES
+            && let Some(old) = self.order.pop_front()
+        {
+            self.pending.remove(&old);
+        }
+    }
+
+    /// True (once) when `subject` is a remembered reply subject.
+    pub fn answers(&mut self, subject: &str) -> bool {
+        self.pending.remove(subject)
+    }
+}
+
+/// What to subscribe to.
+#[derive(Debug, Clone)]
+pub struct CoreSpec {
+    pub subjects: Vec<String>,
+    pub include_internal: bool,
+    /// The client's per-subscription buffer (for the drop lower bound).
+    pub subscription_capacity: usize,
+}
+
+/// Subscribes and pumps messages until the client closes.
+/// Subscriptions made and confirmed by the server, ready to pump.
+pub struct Subscribed {
+    client: Client,
+    spec: CoreSpec,
+    subs: Vec<async_nats::Subscriber>,
+}
+
+/// Subscribes to every subject and waits until the server has them, so
+/// that nothing published after this returns is missed.
+pub async fn subscribe(client: Client, spec: CoreSpec) -> color_eyre::Result<Subscribed> {
+    let mut subs = Vec::with_capacity(spec.subjects.len());
+    for s in &spec.subjects {
+        subs.push(client.subscribe(s.clone()).await?);
+    }
+    client.flush().await?;
+    tracing::info!(subjects = ?spec.subjects, include_internal = spec.include_internal, "subscribed");
+    Ok(Subscribed { client, spec, subs })
+}
+
+/// Pumps messages into the ingest queue until the client closes.
+pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Control>) {
+    let Subscribed { client, spec, subs } = subscribed;
+    let buffered = (spec.subscription_capacity as u64).saturating_mul(subs.len() as u64);
+    let mut stream = futures::stream::select_all(subs);
+    let stats = client.statistics();
+    let in_messages = || stats.in_messages.load(std::sync::atomic::Ordering::Relaxed);
+    let mut received: u64 = 0;
+    let mut drops = DropEstimate::default();
+    let mut reported = 0;
+    let mut replies = ReplyWatch::default();
+    let mut tick = tokio::time::interval(DROP_SAMPLE);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            msg = stream.next() => {
+                let Some(msg) = msg else { break };
+                received += 1;
+                let reply = msg.reply.as_ref().map(|r| r.as_str());
+                if spec.include_internal || !is_internal_message(msg.subject.as_str(), reply) {
+                    if let Some(r) = reply {
+                        replies.expect(r);
+                    }
+                    ingest.offer(envelope_of(&msg, now_ns()));
+                } else if replies.answers(msg.subject.as_str()) {
+                    let _ = control.send(Control::Answered(msg.subject.as_str().into()));
+                }
+                if received.is_multiple_of(4096) {
+                    let n = drops.busy_sample(in_messages(), received, buffered);
+                    if n != reported {
+                        reported = n;
+                        let _ = control.send(Control::ClientDrops(n));
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                // The biased select only gets here when no message was ready.
+                let n = drops.idle_sample(in_messages(), received);
+                if n != reported {
+                    tracing::warn!(dropped = n, "the NATS client dropped messages (slow consumer)");
+                    reported = n;
+                    let _ = control.send(Control::ClientDrops(n));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_watched_once_and_bounded() {
+        let mut w = ReplyWatch::default();
+        w.expect("_INBOX.a");
+        w.expect("$JS.ACK.x");
+        assert!(w.answers("_INBOX.a"));
+        assert!(!w.answers("_INBOX.a"), "an answer counts once");
+        assert!(!w.answers("$JS.ACK.x"));
+        for i in 0..(MAX_WATCHED_REPLIES + 5) {
+            w.expect(&format!("_INBOX.{i}"));
+        }
+        assert!(!w.answers("_INBOX.0"), "the oldest were forgotten");
+        assert!(w.answers(&format!("_INBOX.{}", MAX_WATCHED_REPLIES + 4)));
+    }
+
+    #[test]
+    fn a_one_off_race_is_not_reported_but_real_drops_are() {
+        let mut d = DropEstimate::default();
+        assert_eq!(d.idle_sample(10, 10), 0);
+        assert_eq!(
+            d.idle_sample(12, 11),
+            0,
+            "one sample alone is not confirmed"
+        );
+        assert_eq!(d.idle_sample(12, 12), 0);
+        assert_eq!(d.idle_sample(20, 15), 0);
+        assert_eq!(d.idle_sample(20, 15), 5);
+        assert_eq!(d.busy_sample(1000, 100, 800), 100);
+        assert_eq!(d.idle_sample(1000, 880), 100);
+        assert_eq!(d.idle_sample(1000, 880), 120);
+    }
+}

@@ -1,0 +1,42 @@
+//! Where envelopes come from: live core NATS subscriptions (and, later,
+//! JetStream readers and recordings), plus the connection's event feed.
+
+pub mod connect;
+pub mod live;
+
+use async_nats::{Client, Event};
+use crossbeam_channel::Sender;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::analysis::LinkEvent;
+use crate::pipeline::Control;
+
+/// Forwards the client's connection events to the engine until the client
+/// is gone.
+pub async fn forward_events(
+    mut events: UnboundedReceiver<Event>,
+    client: Client,
+    control: Sender<Control>,
+) {
+    while let Some(ev) = events.recv().await {
+        tracing::info!(event = %ev, "connection event");
+        let msg = match ev {
+            Event::Connected => Control::Link(
+                LinkEvent::Connected {
+                    version: Some(client.server_info().version),
+                },
+                live::now_ns(),
+            ),
+            Event::Disconnected => Control::Link(LinkEvent::Disconnected, live::now_ns()),
+            Event::Closed => Control::Link(LinkEvent::Closed, live::now_ns()),
+            Event::LameDuckMode => Control::Notice(Some(
+                "the server is in lame duck mode and will shut down soon".into(),
+            )),
+            Event::ServerError(e) => Control::Notice(Some(format!("server error: {e}"))),
+            _ => continue,
+        };
+        if control.send(msg).is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The detail pane: everything about the selected event. Subject, reply,
+//! times, type and key, JetStream metadata, every header, and the payload:
+//! pretty, coloured JSON; UTF-8 text; or a hex dump for binary data.
+//!
+//! Lines are built once per selected event and pane width, then sliced.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use serde_json::Value;
+
+use crate::analysis::anomalies::AnomalyKind;
+use crate::analysis::store::StoredEvent;
+use crate::format::{self, TimeZone};
+use crate::tui::app::{App, Focus};
+use crate::tui::theme::Theme;
+
+/// Most payload lines shown; the rest is summarised in one line.
+pub const MAX_PAYLOAD_LINES: usize = 20_000;
+/// Most payload bytes shown as a hex dump.
+pub const MAX_HEX_BYTES: usize = 64 * 1024;
+
+/// Built lines for one event at one width.
+pub struct Cached {
+    index: u64,
+    width: u16,
+    lines: Vec<Line<'static>>,
+}
+
+fn field(name: &str, value: impl Into<String>, theme: &Theme, style: Style) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{name:<10}"), theme.muted),
+        Span::styled(value.into(), style),
+    ])
+}
+
+fn size_text(n: usize) -> String {
+    if n < 1024 {
+        format::bytes(n as u64)
+    } else {
+        format!(
+            "{} ({} bytes)",
+            format::bytes(n as u64),
+            format::count(n as u64)
+        )
+    }
+}
+
+fn section(title: String, theme: &Theme) -> Line<'static> {
+    Line::from(Span::styled(title, theme.header))
+}
+
+/// What is wrong with the event, one line per finding, with the way to its
+/// related event.
+fn finding_lines(ev: &StoredEvent, theme: &Theme, hints: bool) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for f in ev.findings() {
+        let style = if f.kind == AnomalyKind::Conflict {
+            theme.error
+        } else {
+            theme.flag
+        };
+        let mut spans = vec![
+            Span::styled(format!("{} ", f.kind.flag()), style),
+            Span::styled(f.text.clone(), theme.text),
+        ];
+        if let Some(r) = f.related.filter(|_| hints) {
+            spans.push(Span::styled(
+                format!(
+                    "  (Enter: go to #{r}, {})",
+                    super::anomalies::related_label(f.kind)
+                ),
+                theme.hint,
+            ));
+        }
+        out.push(Line::from(spans));
+    }
+    if !out.is_empty() {
+        out.push(Line::default());
+    }
+    out
+}
+
+/// All lines describing `ev`, before wrapping; `hints` adds how to reach
+/// related events.
+pub fn lines_for(ev: &StoredEvent, theme: &Theme, tz: TimeZone, hints: bool) -> Vec<Line<'static>> {
+    let env = &ev.env;
+    let mut out = finding_lines(ev, theme, hints);
+    out.extend([
+        Line::from(vec![
+            Span::styled(format!("{:<10}", "Subject"), theme.muted),
+            Span::styled(env.subject.to_string(), theme.subject),
+            Span::styled(format!("  #{}", env.index), theme.muted),
+        ]),
+        field("Type", ev.event_type.to_string(), theme, theme.event_type),
+        field("Key", ev.key.to_string(), theme, theme.text),
+        field(
+            "Received",
+            format!(
+                "{} · {}",
+                format::full_time(env.received_ns, tz),
+                size_text(env.payload.len())
+            ),
+            theme,
+            theme.text,
+        ),
+    ]);
+    if let Some(reply) = &env.reply {
+        out.push(field("Reply", reply.to_string(), theme, theme.text));
+    }
+    if let Some(js) = &env.js {
+        out.push(section("JetStream".into(), theme));
+        out.push(field(
+            "Stream",
+            format!("{} seq {}", js.stream, js.stream_seq),
+            theme,
+            theme.text,
+        ));
+        out.push(field(
+            "Consumer",
+            format!("{} seq {}", js.consumer, js.consumer_seq),
+            theme,
+            theme.text,
+        ));
+        let delivered_style = if js.delivered > 1 {
+            theme.warn
+        } else {
+            theme.text
+        };
+        out.push(field(
+            "Delivered",
+            format!("{}×", js.delivered),
+            theme,
+            delivered_style,
+        ));
+        out.push(field(
+            "Published",
+            format::full_time(js.published_ns, tz),
+            theme,
+            theme.text,
+        ));
+        out.push(field(
+            "Pending",
+            format::count(js.pending),
+            theme,
+            theme.text,
+        ));
+    }
+    out.push(section(format!("Headers ({})", env.headers.len()), theme));
+    for (name, value) in &env.headers {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {name}"), theme.json_key),
+            Span::styled(": ", theme.json_punct),
+            Span::styled(value.to_string(), theme.text),
+        ]));
+    }
+    out.push(Line::default());
+    payload_lines(&env.payload, theme, &mut out);
+    out
+}
+
+fn payload_lines(payload: &[u8], theme: &Theme, out: &mut Vec<Line<'static>>) {
+    if payload.is_empty() {
+        out.push(section("Payload (empty)".into(), theme));
+        return;
+    }
+    let start = out.len();
+    if let Some(json) = crate::analysis::fields::parse_json(payload) {
+        out.push(section("Payload (JSON)".into(), theme));
+        json_value(&json, 0, Vec::new(), false, theme, out);
+    } else if let Ok(text) = std::str::from_utf8(payload) {
+        out.push(section("Payload (text)".into(), theme));
+        for l in text.lines() {
+            let clean: String = l
+                .chars()
+                .map(|c| if c.is_control() && c != '\t' { '·' } else { c })
+                .collect();
+            out.push(Line::styled(clean.replace('\t', "    "), theme.text));
+        }
+    } else {
+        out.push(section(
+            format!(
+                "Payload (binary, {} bytes, hex)",
+                format::count(payload.len() as u64)
+            ),
+            theme,
+        ));
+        hex_dump(&payload[..payload.len().min(MAX_HEX_BYTES)], theme, out);
+        if payload.len() > MAX_HEX_BYTES {
+            out.push(Line::styled(
+                format!(
+                    "… {} more bytes not shown",
+                    format::count((payload.len() - MAX_HEX_BYTES) as u64)
+                ),
+                theme.muted,
+            ));
+        }
+    }
+    let shown = out.len() - start;
+    if shown > MAX_PAYLOAD_LINES {
+        out.truncate(start + MAX_PAYLOAD_LINES);
+        out.push(Line::styled(
+            format!(
+                "… {} more lines not shown",
+                format::count((shown - MAX_PAYLOAD_LINES) as u64)
+            ),
+            theme.muted,
+        ));
+    }
+}
+
+fn scalar_span(v: &Value, theme: &Theme) -> Span<'static> {
+    match v {
+        Value::String(s) => Span::styled(
+            serde_json::to_string(s).unwrap_or_default(),
+            theme.json_string,
+        ),
+        Value::Number(n) => Span::styled(n.to_string(), theme.json_number),
+        Value::Bool(b) => Span::styled(b.to_string(), theme.json_bool),
+        Value::Null => Span::styled("null", theme.json_null),
+        Value::Array(_) => Span::styled("[]", theme.json_punct),
+        Value::Object(_) => Span::styled("{}", theme.json_punct),
+    }
+}
+
+/// Pretty-prints one JSON value; `prefix` is the `"key": ` part, if any.
+fn json_value(
+    v: &Value,
+    indent: usize,
+    prefix: Vec<Span<'static>>,
+    comma: bool,
+    theme: &Theme,
+    out: &mut Vec<Line<'static>>,
+) {
+    let pad = Span::raw(" ".repeat(indent));
+    let tail = || Span::styled(if comma { "," } else { "" }, theme.json_punct);
+    let (open, close, items): (&str, &str, Vec<(Option<&str>, &Value)>) = match v {
+        Value::Object(m) if !m.is_empty() => (
+            "{",
+            "}",
+            m.iter().map(|(k, v)| (Some(k.as_str()), v)).collect(),
+        ),
+        Value::Array(a) if !a.is_empty() => ("[", "]", a.iter().map(|v| (None, v)).collect()),
+        scalar => {
+            let mut spans = vec![pad];
+            spans.extend(prefix);
+            spans.push(scalar_span(scalar, theme));
+            spans.push(tail());
+            out.push(Line::from(spans));
+            return;
+        }
+    };
+    let mut first = vec![pad.clone()];
+    first.extend(prefix);
+    first.push(Span::styled(open, theme.json_punct));
+    out.push(Line::from(first));
+    let n = items.len();
+    for (i, (key, child)) in items.into_iter().enumerate() {
+        let prefix = match key {
+            Some(k) => vec![
+                Span::styled(serde_json::to_string(k).unwrap_or_default(), theme.json_key),
+                Span::styled(": ", theme.json_punct),
+            ],
+            None => Vec::new(),
+        };
+        json_value(child, indent + 2, prefix, i + 1 < n, theme, out);
+    }
+    out.push(Line::from(vec![
+        pad,
+        Span::styled(close, theme.json_punct),
+        tail(),
+    ]));
+}
+
+fn hex_dump(bytes: &[u8], theme: &Theme, out: &mut Vec<Line<'static>>) {
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        let mut hex = String::with_capacity(50);
+        for (i, b) in chunk.iter().enumerate() {
+            if i == 8 {
+                hex.push(' ');
+            }
+            hex.push_str(&format!("{b:02x} "));
+        }
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push(Line::from(vec![
+            Span::styled(format!("{:08x}  ", row * 16), theme.hex_offset),
+            Span::styled(format!("{hex:<49}"), theme.text),
+            Span::styled(format!("|{ascii}|"), theme.hex_ascii),
+        ]));
+    }
+}
+
+/// Draws the detail pane for the selected event.
+pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
+    let theme = &app.opts.theme;
+    let focused = app.stream.focus == Focus::Detail;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        })
+        .title(Span::styled(" Detail ", theme.title));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(index) = app.selected_index() else {
+        f.render_widget(
+            Paragraph::new(Span::styled("No event selected", theme.muted)),
+            inner,
+        );
+        return;
+    };
+    let same_event = matches!(&app.detail_cache, Some(c) if c.index == index);
+    if !same_event {
+        // A new event (also while following) opens at its top.
+        app.stream.detail_scroll = 0;
+    }
+    let fresh = !same_event || !matches!(&app.detail_cache, Some(c) if c.width == inner.width);
+    if fresh {
+        let lines = match app.snapshot.event(index) {
+            Some(ev) => super::wrap::wrap(
+                lines_for(ev, theme, app.opts.tz, true),
+                inner.width as usize,
+            ),
+            None => vec![Line::styled("The event is no longer retained", theme.muted)],
+        };
+        app.detail_cache = Some(Cached {
+            index,
+            width: inner.width,
+            lines,
+        });
+    }
+    let cache = app.detail_cache.as_ref().expect("filled above");
+    let page = inner.height as usize;
+    app.stream.detail_page = page;
+    app.stream.detail_len = cache.lines.len();
+    let max_scroll = cache.lines.len().saturating_sub(page);
+    app.stream.detail_scroll = app.stream.detail_scroll.min(max_scroll);
+    let visible: Vec<Line> = cache
+        .lines
+        .iter()
+        .skip(app.stream.detail_scroll)
+        .take(page)
+        .cloned()
+        .collect();
+    f.render_widget(Paragraph::new(visible), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::Envelope;
+
+    fn text(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn json_is_pretty_printed_in_field_order() {
+        let env = Envelope::new(0, "a", r#"{"b":1,"a":[true,null],"e":{}}"#);
+        let lines = lines_for(
+            &StoredEvent::for_test(env, "t"),
+            &Theme::builtin(),
+            TimeZone::Utc,
+            true,
+        );
+        let t = text(&lines);
+        let at = t.iter().position(|l| l == "Payload (JSON)").unwrap();
+        assert_eq!(
+            &t[at + 1..],
+            &[
+                "{",
+                "  \"b\": 1,",
+                "  \"a\": [",
+                "    true,",
+                "    null",
+                "  ],",
+                "  \"e\": {}",
+                "}"
+            ]
+        );
+    }
+
+    #[test]
+    fn binary_is_a_hex_dump() {
+        let env = Envelope::new(0, "a", vec![0u8, 1, 0xff, b'A']);
+        let lines = lines_for(
+            &StoredEvent::for_test(env, "t"),
+            &Theme::builtin(),
+            TimeZone::Utc,
+            true,
+        );
+        let t = text(&lines);
+        assert!(t.contains(&"Payload (binary, 4 bytes, hex)".to_owned()));
+        assert!(t.last().unwrap().starts_with("00000000  00 01 ff 41"));
+        assert!(t.last().unwrap().ends_with("|...A|"));
+    }
+}

@@ -1,0 +1,292 @@
+//! The top bar (views and mode) and the two bottom lines: the status bar
+//! (source, connection, rates, totals, drops, retention) and the input/hint
+//! line. Segments that do not fit a narrow terminal are left out by priority.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::analysis::snapshot::LinkState;
+use crate::format;
+use crate::tui::app::{App, InputKind, View};
+
+/// A piece of a bar; lower `priority` numbers are kept first.
+struct Segment {
+    priority: u8,
+    spans: Vec<Span<'static>>,
+}
+
+fn seg(priority: u8, spans: Vec<Span<'static>>) -> Segment {
+    Segment { priority, spans }
+}
+
+/// Lays out segments left to right, dropping the least important ones that
+/// do not fit `width`.
+fn fit(segments: Vec<Segment>, width: usize, sep: Span<'static>) -> Line<'static> {
+    let widths: Vec<usize> = segments
+        .iter()
+        .map(|s| s.spans.iter().map(|sp| sp.width()).sum::<usize>())
+        .collect();
+    let mut order: Vec<usize> = (0..segments.len()).collect();
+    order.sort_by_key(|&i| segments[i].priority);
+    let mut keep = vec![false; segments.len()];
+    let mut used = 0;
+    for i in order {
+        let extra = widths[i] + if used > 0 { sep.width() } else { 0 };
+        if used + extra <= width {
+            keep[i] = true;
+            used += extra;
+        }
+    }
+    let mut spans = Vec::new();
+    for (i, s) in segments.into_iter().enumerate() {
+        if keep[i] {
+            if !spans.is_empty() {
+                spans.push(sep.clone());
+            }
+            spans.extend(s.spans);
+        }
+    }
+    Line::from(spans)
+}
+
+/// "Anomalies", with the count when there are any.
+fn anomalies_tab(app: &App) -> String {
+    match app.snapshot.anomalies.counts.iter().sum::<u64>() {
+        0 => "Anomalies".into(),
+        n => format!("Anomalies {}", format::count(n)),
+    }
+}
+
+/// The top line: view tabs on the left, follow state on the right.
+pub fn render_tabs(app: &App, f: &mut Frame, area: Rect) {
+    let theme = &app.opts.theme;
+    let tab = |key: &str, name: &str, view: View| {
+        let style = if app.view == view {
+            theme.tab_active
+        } else {
+            theme.tab
+        };
+        Span::styled(format!(" {key} {name} "), style)
+    };
+    let mut left = vec![
+        Span::styled(" flowscope ", theme.accent),
+        tab("1", "Stream", View::Stream),
+        Span::raw(" "),
+        tab("2", "Subjects", View::Subjects),
+        Span::raw(" "),
+        tab("3", &anomalies_tab(app), View::Anomalies),
+        Span::raw(" "),
+        tab("4", "Kinds", View::Kinds),
+    ];
+    let right = if app.stream.follow {
+        Span::styled(" ● FOLLOW ", theme.ok)
+    } else {
+        Span::styled(" ‖ PAUSED (f follows) ", theme.warn)
+    };
+    let pad =
+        (area.width as usize).saturating_sub(Line::from(left.clone()).width() + right.width());
+    left.push(Span::raw(" ".repeat(pad)));
+    left.push(right);
+    f.render_widget(Paragraph::new(Line::from(left)), area);
+}
+
+fn link_span(app: &App) -> Span<'static> {
+    let theme = &app.opts.theme;
+    let s = &app.snapshot.status;
+    let since = format::duration_ns(s.clock_ns - s.link_since_ns);
+    let (text, style): (String, Style) = match s.link {
+        LinkState::Connected => (format!("● connected {since}"), theme.ok),
+        LinkState::Connecting => ("◌ connecting".into(), theme.warn),
+        LinkState::Reconnecting => (format!("◌ reconnecting {since}"), theme.warn),
+        LinkState::Disconnected => (format!("✕ disconnected {since}"), theme.error),
+        LinkState::Offline => ("○ offline".into(), theme.muted),
+    };
+    Span::styled(
+        text,
+        style.patch(
+            theme
+                .status_bar
+                .bg
+                .map_or(Style::default(), |bg| Style::default().bg(bg)),
+        ),
+    )
+}
+
+/// The status bar.
+pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
+    let theme = &app.opts.theme;
+    let s = &app.snapshot.status;
+    let bar = theme.status_bar;
+    let txt = |t: String| Span::styled(t, bar);
+    let mut source = s.source.clone();
+    if let Some(v) = &s.server_version {
+        source.push_str(&format!(" v{v}"));
+    }
+    let dropped = s.dropped_client + s.dropped_queue;
+    let drop_span = if dropped == 0 {
+        txt("dropped 0".into())
+    } else {
+        Span::styled(
+            format!(
+                "dropped {} (client {}, queue {})",
+                format::count(dropped),
+                format::count(s.dropped_client),
+                format::count(s.dropped_queue)
+            ),
+            theme.error.patch(
+                bar.bg
+                    .map_or(Style::default(), |bg| Style::default().bg(bg)),
+            ),
+        )
+    };
+    let mut segments = vec![
+        seg(0, vec![link_span(app)]),
+        seg(
+            1,
+            vec![txt(format!("{} ev/s", format::rate(s.events_per_sec)))],
+        ),
+        seg(
+            2,
+            vec![txt(format!("{} events", format::count(s.total_events)))],
+        ),
+        seg(1, vec![drop_span]),
+        seg(3, vec![txt(source)]),
+        seg(
+            4,
+            vec![txt(format!(
+                "kept {} ({} of {})",
+                format::count(s.retained_events as u64),
+                format::bytes(s.retained_bytes),
+                if s.retention.max_bytes == u64::MAX {
+                    "∞".to_owned()
+                } else {
+                    format::bytes(s.retention.max_bytes)
+                }
+            ))],
+        ),
+    ];
+    if let Some(rec) = &s.recording {
+        let name = std::path::Path::new(&rec.path)
+            .file_name()
+            .map_or(rec.path.clone(), |n| n.to_string_lossy().into_owned());
+        segments.push(seg(
+            0,
+            vec![Span::styled(
+                format!("● REC {name} {}", format::count(rec.events)),
+                theme.error.patch(
+                    bar.bg
+                        .map_or(Style::default(), |bg| Style::default().bg(bg)),
+                ),
+            )],
+        ));
+    }
+    if s.reconnects > 0 {
+        segments.push(seg(3, vec![txt(format!("{} reconnects", s.reconnects))]));
+    }
+    let line = fit(
+        segments,
+        area.width.saturating_sub(2) as usize,
+        Span::styled(" │ ", bar),
+    );
+    let mut spans = vec![Span::styled(" ", bar)];
+    spans.extend(line.spans);
+    f.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+/// The bottom line: the filter input while typing, else notices, the active
+/// filter and key hints.
+pub fn render_hints(app: &App, f: &mut Frame, area: Rect) {
+    let theme = &app.opts.theme;
+    if let Some(input) = &app.input {
+        let (prompt, hint) = match app.input_kind {
+            InputKind::Filter => (
+                "/",
+                "  Enter apply · Esc cancel · orders.* · subject:a.b · subtree:a · text:… · !negate",
+            ),
+            InputKind::GoTo => (
+                ":",
+                "  go to · Enter · Esc cancel · #1200 event · 90s offset · 14:03:05 · 50% · +10s/-10s",
+            ),
+        };
+        let mut spans = vec![
+            Span::styled(prompt, theme.key),
+            Span::styled(input.clone(), theme.text),
+            Span::styled("█", theme.accent),
+        ];
+        match &app.input_error {
+            Some(e) => spans.push(Span::styled(format!("  {e}"), theme.error)),
+            None => spans.push(Span::styled(hint, theme.hint)),
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    let mut segments = Vec::new();
+    if let Some(n) = &app.snapshot.status.notice {
+        segments.push(seg(0, vec![Span::styled(n.clone(), theme.warn)]));
+    }
+    for n in &app.notices {
+        segments.push(seg(0, vec![Span::styled(n.clone(), theme.warn)]));
+    }
+    if let Some(flt) = &app.snapshot.filter {
+        segments.push(seg(
+            1,
+            vec![
+                Span::styled("filter ", theme.muted),
+                Span::styled(flt.spec.clone(), theme.accent),
+                Span::styled(
+                    format!(
+                        " {} match (Esc clears)",
+                        format::count(flt.matches.len() as u64)
+                    ),
+                    theme.muted,
+                ),
+            ],
+        ));
+    }
+    if let Some(msg) = &app.flash {
+        segments.push(seg(0, vec![Span::styled(msg.clone(), theme.warn)]));
+    }
+    let replay: &[(&str, &str)] = if app.snapshot.replay.is_some() {
+        &[("Space", "pause"), ("+/-", "speed"), (":", "go to")]
+    } else {
+        &[("r", "record")]
+    };
+    let general = [
+        ("?", "help"),
+        ("/", "filter"),
+        ("1-4", "views"),
+        ("q", "quit"),
+    ];
+    for (i, (k, what)) in general.iter().chain(replay).enumerate() {
+        segments.push(seg(
+            2 + i as u8,
+            vec![
+                Span::styled(*k, theme.key),
+                Span::styled(format!(" {what}"), theme.hint),
+            ],
+        ));
+    }
+    f.render_widget(
+        Paragraph::new(fit(segments, area.width as usize, Span::raw("  "))),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_drops_low_priority_segments_first() {
+        let segs = vec![
+            seg(2, vec![Span::raw("cccc")]),
+            seg(0, vec![Span::raw("aaaa")]),
+            seg(1, vec![Span::raw("bbbb")]),
+        ];
+        let line = fit(segs, 11, Span::raw(" "));
+        assert_eq!(line.to_string(), "aaaa bbbb");
+    }
+}

@@ -1,0 +1,164 @@
+//! The event table: receive time, subject, type, key, size and flags. Only
+//! the visible rows are read from the snapshot, so a million retained events
+//! cost the same to draw as ten.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+use crate::analysis::anomalies::AnomalyKind;
+use crate::format;
+use crate::tui::app::{App, Focus};
+
+/// Column widths that do not stretch.
+const TIME_W: u16 = 12;
+const SIZE_W: u16 = 8;
+/// Wide enough for `REDELIVERED`; several flags are cut.
+const FLAGS_W: u16 = 11;
+/// Below this inner width the key column is left out.
+const KEY_MIN_WIDTH: u16 = 72;
+
+/// Scrolls so the selected row is visible, and returns the first row shown.
+pub fn scroll_to_selection(
+    offset: usize,
+    selected: usize,
+    rows: usize,
+    height: usize,
+    follow: bool,
+) -> usize {
+    if height == 0 {
+        return 0;
+    }
+    if follow {
+        return rows.saturating_sub(height);
+    }
+    let max_offset = rows.saturating_sub(height);
+    let offset = if selected < offset {
+        selected
+    } else if selected >= offset + height {
+        selected + 1 - height
+    } else {
+        offset
+    };
+    offset.min(max_offset)
+}
+
+pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
+    let theme = &app.opts.theme;
+    let snap = &app.snapshot;
+    let rows = snap.row_count();
+    let title = match &snap.filter {
+        Some(flt) => format!(
+            " Events · filter {} · {} of {} ",
+            flt.spec,
+            format::count(rows as u64),
+            format::count(snap.events.len() as u64)
+        ),
+        None => format!(" Events · {} ", format::count(rows as u64)),
+    };
+    let focused = app.stream.focus == Focus::Table;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        })
+        .title(Span::styled(title, theme.title));
+    let inner = block.inner(area);
+    let height = inner.height.saturating_sub(1) as usize; // minus the header row
+    app.stream.page = height.max(1);
+    let selected = app.selected_row();
+    let offset = scroll_to_selection(
+        app.stream.top.map_or(0, |i| snap.row_of(i)),
+        selected.unwrap_or(0),
+        rows,
+        height,
+        app.stream.follow,
+    );
+    app.stream.top = snap.row_index(offset);
+
+    if rows == 0 {
+        f.render_widget(block, area);
+        let msg = if snap.filter.is_some() {
+            "No event matches the filter (Esc clears it)"
+        } else {
+            "Waiting for events…"
+        };
+        f.render_widget(Paragraph::new(Span::styled(msg, theme.muted)), inner);
+        return;
+    }
+
+    // Narrow terminals drop the key column first.
+    let show_key = inner.width >= KEY_MIN_WIDTH;
+    let table_rows: Vec<Row> = (offset..(offset + height).min(rows))
+        .filter_map(|r| {
+            snap.row_index(r)
+                .and_then(|i| snap.event(i))
+                .map(|ev| (r, ev))
+        })
+        .map(|(r, ev)| {
+            let mut cells = vec![
+                Cell::from(format::clock(ev.env.received_ns, app.opts.tz)),
+                Cell::from(Span::styled(ev.env.subject.to_string(), theme.subject)),
+                Cell::from(Span::styled(ev.event_type.to_string(), theme.event_type)),
+            ];
+            if show_key {
+                cells.push(Cell::from(ev.key.to_string()));
+            }
+            cells.push(Cell::from(
+                Line::from(format::bytes(ev.env.payload.len() as u64)).right_aligned(),
+            ));
+            let flag_style = if ev.flags.has(AnomalyKind::Conflict) {
+                theme.error
+            } else {
+                theme.flag
+            };
+            cells.push(Cell::from(Span::styled(ev.flags.labels(), flag_style)));
+            let row = Row::new(cells);
+            if Some(r) == selected {
+                row.style(theme.selection)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let mut titles = vec!["Time", "Subject", "Type"];
+    let mut widths = vec![
+        Constraint::Length(TIME_W),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+    ];
+    if show_key {
+        titles.push("Key");
+        widths.push(Constraint::Fill(2));
+    }
+    titles.extend(["Size", "Flags"]);
+    widths.extend([Constraint::Length(SIZE_W), Constraint::Length(FLAGS_W)]);
+    let header = Row::new(titles).style(theme.header);
+    let table = Table::new(table_rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(block);
+    f.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scroll_to_selection;
+
+    #[test]
+    fn following_shows_the_last_page() {
+        assert_eq!(scroll_to_selection(0, 99, 100, 10, true), 90);
+        assert_eq!(scroll_to_selection(0, 3, 5, 10, true), 0);
+    }
+
+    #[test]
+    fn selection_stays_visible_with_minimal_scrolling() {
+        assert_eq!(scroll_to_selection(50, 55, 100, 10, false), 50);
+        assert_eq!(scroll_to_selection(50, 45, 100, 10, false), 45);
+        assert_eq!(scroll_to_selection(50, 70, 100, 10, false), 61);
+        assert_eq!(scroll_to_selection(95, 99, 100, 10, false), 90);
+    }
+}

@@ -1,0 +1,221 @@
+//! `flowscope analyze --live` end to end against a real nats-server: the
+//! simulator injects known faults, the JSON report counts exactly those, and
+//! `--fail-on` sets the exit status.
+
+mod support;
+
+use std::io::Read;
+use std::process::Child;
+
+use flowscope::demo::sim::{SimConfig, SimReport};
+use serde_json::Value;
+
+/// Starts `flowscope analyze --live ARGS`, waits until it has subscribed,
+/// and returns it with the line it said so in.
+fn start_analyze(url: &str, args: &[&str]) -> (Child, String) {
+    let all: Vec<&str> = ["analyze", "--live", "-s", url]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
+    let s = support::spawn_flowscope(&all, "flowscope: analysing");
+    (s.child, s.first_line)
+}
+
+fn finish(mut child: Child) -> (i32, Value) {
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    (status.code().unwrap_or(-1), report)
+}
+
+async fn simulate(url: &str, seed: u64) -> SimReport {
+    support::simulate(url, support::faulty(seed), 1_000.0, 1500).await
+}
+
+#[tokio::test]
+async fn the_report_counts_exactly_the_injected_faults() {
+    let server = support::server();
+    let url = server.url();
+    let (analyze, _) = start_analyze(&url, &["--format", "json", "--duration", "5s"]);
+    let sim = simulate(&url, 11).await;
+    let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(r["flowscope_report"], 1);
+    assert_eq!(r["source"]["kind"], "live");
+    assert_eq!(r["events"], sim.events, "{sim:?}");
+    assert_eq!(r["dropped"], 0);
+    assert_eq!(r["duplicates"]["count"], sim.duplicates);
+    assert_eq!(r["duplicates"]["identical"], sim.duplicates);
+    assert_eq!(r["duplicates"]["conflicting"], 0);
+    assert_eq!(r["out_of_order"]["count"], sim.out_of_order);
+    assert_eq!(r["out_of_order"]["resets"], 0);
+    assert_eq!(r["gaps"]["missing"], sim.gaps);
+    assert_eq!(
+        r["gaps"]["open"], sim.gaps,
+        "each skip leaves one number missing"
+    );
+    assert_eq!(r["redeliveries"]["count"], 0);
+    assert_eq!(r["schema_drift"], Value::Array(vec![]));
+    assert!(
+        sim.duplicates > 5 && sim.out_of_order > 5 && sim.gaps > 3,
+        "{sim:?}"
+    );
+    let dup_items = r["duplicates"]["items"].as_array().unwrap();
+    assert_eq!(dup_items.len() as u64, sim.duplicates.min(1000));
+    assert!(dup_items.iter().all(|d| d["identical"] == true));
+    let types: Vec<&str> = r["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "OrderCreated",
+        "InventoryReserved",
+        "PaymentProcessed",
+        "OrderShipped",
+    ] {
+        assert!(types.contains(&t), "{types:?}");
+    }
+    let subjects = r["subjects"].as_array().unwrap();
+    let total: u64 = subjects.iter().map(|s| s["events"].as_u64().unwrap()).sum();
+    assert_eq!(total, sim.events);
+}
+
+#[tokio::test]
+async fn fail_on_sets_exit_status_3_only_for_anomalies_that_occurred() {
+    let server = support::server();
+    let url = server.url();
+    let (failing, _) = start_analyze(
+        &url,
+        &[
+            "--format",
+            "json",
+            "--duration",
+            "4s",
+            "--fail-on",
+            "dup,ooo",
+        ],
+    );
+    let (passing, _) = start_analyze(
+        &url,
+        &[
+            "--format",
+            "json",
+            "--duration",
+            "4s",
+            "--fail-on",
+            "drift,conflict,reset",
+        ],
+    );
+    let sim = simulate(&url, 12).await;
+    assert!(sim.duplicates > 0);
+    let (code, _) = tokio::task::spawn_blocking(move || finish(failing))
+        .await
+        .unwrap();
+    assert_eq!(code, 3);
+    let (code, r) = tokio::task::spawn_blocking(move || finish(passing))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{r:#}");
+}
+
+#[tokio::test]
+async fn count_stops_after_exactly_n_events_and_text_is_the_default() {
+    let server = support::server();
+    let url = server.url();
+    let (child, said) = start_analyze(&url, &["--count", "50", "counted.>"]);
+    assert!(said.contains("until 50 events"), "{said}");
+    let client = support::client(&url).await;
+    for i in 0..80 {
+        client
+            .publish(
+                "counted.x",
+                format!(
+                    r#"{{"id":"c{i}","type":"Counted","aggregate_id":"k","seq":{}}}"#,
+                    i + 1
+                )
+                .into(),
+            )
+            .await
+            .unwrap();
+    }
+    support::settle(&client).await;
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("flowscope analysis: live from"), "{text}");
+    assert!(text.contains("\n50 events,"), "{text}");
+    assert!(text.contains("Counted"), "{text}");
+}
+
+#[tokio::test]
+async fn the_demo_flow_shows_its_schema_drift_and_event_kinds() {
+    let server = support::server();
+    let url = server.url();
+    let (analyze, _) = start_analyze(
+        &url,
+        &["--format", "json", "--duration", "4s", "--fail-on", "drift"],
+    );
+    let cfg = SimConfig {
+        seed: 5,
+        drift_after: Some(40),
+        ..SimConfig::default()
+    };
+    let sim = support::simulate(&url, cfg, 1_000.0, 1200).await;
+    assert!(sim.orders > 100, "{sim:?}");
+    let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
+        .await
+        .unwrap();
+    assert_eq!(code, 3, "drift occurred, so --fail-on drift fails");
+    let drift: Vec<(String, String, String)> = r["schema_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().unwrap().to_owned();
+            (s("type"), s("change"), s("field"))
+        })
+        .collect();
+    assert_eq!(
+        drift,
+        vec![
+            (
+                "PaymentProcessed".into(),
+                "type_changed".into(),
+                "/data/amount".into()
+            ),
+            ("OrderShipped".into(), "added".into(), "/data/eta".into()),
+        ]
+    );
+    let types = r["types"].as_array().unwrap();
+    let kind = |name: &str| {
+        let t = types
+            .iter()
+            .find(|t| t["type"] == name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        (
+            t["kind"].as_str().unwrap().to_owned(),
+            t.get("passive_aggressive").is_some(),
+        )
+    };
+    assert_eq!(kind("OrderPlaced"), ("notification".into(), false));
+    assert_eq!(
+        kind("CustomerProfileUpdated"),
+        ("state_transfer".into(), false)
+    );
+    assert_eq!(kind("ReserveInventory"), ("command".into(), true));
+    assert_eq!(kind("OrderCreated"), ("domain".into(), false));
+}
