@@ -82,7 +82,7 @@ async fn publish_all(client: &async_nats::Client, msgs: &[Expected]) {
                 .unwrap();
         }
     }
-    support::settle(&client).await;
+    support::settle(client).await;
 }
 
 #[tokio::test]

@@ -241,7 +241,7 @@ async fn numbered(client: &async_nats::Client, subject: &str, from: usize, n: us
             .await
             .unwrap();
     }
-    support::settle(&client).await;
+    support::settle(client).await;
 }
 
 async fn killed_mid_stream(file_name: &str) {
