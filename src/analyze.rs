@@ -45,6 +45,9 @@ pub async fn run(
         let resolved = crate::source::connect::resolve(conn)?;
         return run_live(&resolved, args, analysis).await;
     }
+    if !args.streams.streams.is_empty() {
+        return user_error("--stream reads live: add --live (and --duration or --count)");
+    }
     if args.targets.is_empty() {
         return user_error("give the recordings to analyze (or --live with subjects)");
     }
@@ -115,6 +118,7 @@ pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfi
             kind: "recording".into(),
             server: first.server,
             subjects: first.subjects,
+            streams: first.stream,
             files: paths.iter().map(|p| p.display().to_string()).collect(),
         },
     );
@@ -127,17 +131,15 @@ pub async fn run_live(
     args: &AnalyzeArgs,
     analysis: &AnalysisConfig,
 ) -> Result<u8> {
-    let subjects = if args.targets.is_empty() {
-        vec![">".to_owned()]
-    } else {
-        args.targets.clone()
-    };
+    let subjects = args.streams.core_subjects(&args.targets);
+    let streams = args.streams.specs();
     let view = ViewArgs {
         source: args.source.clone(),
         retain: HEADLESS,
     };
     let opts = session::AttachOptions {
         stop_after: args.count,
+        streams: streams.clone(),
         ..session::AttachOptions::new(subjects.clone(), &view, analysis)
     };
     let live = session::attach_with(resolved, opts).await?;
@@ -150,7 +152,7 @@ pub async fn run_live(
     let server = display_servers(&resolved.servers);
     say(&format!(
         "analysing {} on {server} {until} (Ctrl-C ends early)",
-        subjects.join(" ")
+        session::describe_sources(&subjects, &streams)
     ));
     let mut snaps = live.pipeline.snapshots.clone();
     let count = args.count;
@@ -175,13 +177,14 @@ pub async fn run_live(
         _ = timer => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    let engine = live.stop();
+    let engine = live.close().await;
     let report = Report::build(
         &engine,
         Source {
             kind: "live".into(),
             server: Some(server),
             subjects,
+            streams: (!streams.is_empty()).then(|| session::describe_streams(&streams)),
             files: Vec::new(),
         },
     );

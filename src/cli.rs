@@ -201,7 +201,49 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "KINDS", value_enum, value_delimiter = ',')]
     pub fail_on: Vec<crate::report::FailKind>,
     #[command(flatten)]
+    pub streams: StreamArgs,
+    #[command(flatten)]
     pub source: SourceArgs,
+}
+
+/// JetStream streams to read besides (or instead of) core subjects.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StreamArgs {
+    /// Read this JetStream stream (repeat for several); without SUBJECTs
+    /// only the streams are read.
+    #[arg(long = "stream", value_name = "NAME")]
+    pub streams: Vec<String>,
+    /// Where stream readers start: all, new, last, last-per-subject, seq=N,
+    /// time=RFC3339 or ago=DURATION.
+    #[arg(long, value_name = "SPEC", default_value = "new", requires = "streams")]
+    pub from: crate::source::start::StartSpec,
+    /// Read only the stream's messages on subjects matching this.
+    #[arg(long, value_name = "SUBJECT", requires = "streams")]
+    pub filter: Option<String>,
+}
+
+impl StreamArgs {
+    /// One reader spec per `--stream`.
+    pub fn specs(&self) -> Vec<crate::source::stream::StreamSpec> {
+        self.streams
+            .iter()
+            .map(|s| crate::source::stream::StreamSpec {
+                stream: s.clone(),
+                from: self.from,
+                filter: self.filter.clone(),
+            })
+            .collect()
+    }
+
+    /// The core subjects to subscribe to: those given, else `>` unless
+    /// streams are read.
+    pub fn core_subjects(&self, given: &[String]) -> Vec<String> {
+        if given.is_empty() && self.streams.is_empty() {
+            vec![">".to_owned()]
+        } else {
+            given.to_vec()
+        }
+    }
 }
 
 /// Largest `--queue-capacity`: the queue reserves its slots up front.
@@ -256,9 +298,11 @@ pub struct ViewArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WatchArgs {
-    /// Subjects to subscribe to; NATS wildcards allowed.
-    #[arg(value_name = "SUBJECT", default_value = ">")]
+    /// Subjects to subscribe to; NATS wildcards allowed [default: > unless --stream is given].
+    #[arg(value_name = "SUBJECT")]
     pub subjects: Vec<String>,
+    #[command(flatten)]
+    pub streams: StreamArgs,
     /// Record from the start to FILE (`.jsonl`, or `.jsonl.zst` compressed).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -283,9 +327,11 @@ pub struct RecordArgs {
     /// The file to write (`.jsonl`, or `.jsonl.zst` compressed); never overwritten.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
-    /// Subjects to subscribe to; NATS wildcards allowed.
-    #[arg(value_name = "SUBJECT", default_value = ">")]
+    /// Subjects to subscribe to; NATS wildcards allowed [default: > unless --stream is given].
+    #[arg(value_name = "SUBJECT")]
     pub subjects: Vec<String>,
+    #[command(flatten)]
+    pub streams: StreamArgs,
     /// Stop after this long (e.g. 30s, 5m); default: until Ctrl-C.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,

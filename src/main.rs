@@ -61,7 +61,12 @@ async fn run(cli: Cli) -> Result<u8> {
                     ..RecordingDefaults::default()
                 },
                 initial_recording: args.record.clone(),
-                ..session::AttachOptions::new(args.subjects.clone(), &args.view, &analysis)
+                streams: args.streams.specs(),
+                ..session::AttachOptions::new(
+                    args.streams.core_subjects(&args.subjects),
+                    &args.view,
+                    &analysis,
+                )
             };
             let live = session::attach_with(&resolved, opts).await?;
             live.run_tui(ui).await?;

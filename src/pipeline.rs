@@ -55,6 +55,24 @@ impl Ingest {
         }
     }
 
+    /// Queues an envelope, waiting while the queue is full: for sources that
+    /// can be paced (a stream reader pulls no faster than the engine takes).
+    /// Returns false when the engine has stopped.
+    pub async fn send(&self, mut env: Envelope) -> bool {
+        let mut wait = Duration::from_micros(200);
+        loop {
+            match self.tx.try_send(env) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => {
+                    env = back;
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+
     /// Envelopes dropped so far because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -68,6 +86,8 @@ pub enum Control {
     /// Running total of messages the NATS client dropped.
     ClientDrops(u64),
     Notice(Option<String>),
+    /// A stream reader's state changed.
+    Reader(crate::analysis::snapshot::ReaderStatus),
     Filter(Option<Filter>),
     /// A hidden message arrived on this subject (an inbox reply).
     Answered(Box<str>),
@@ -373,6 +393,7 @@ fn run(
                 Ok(Control::ClientDrops(n)) => live.engine.set_client_drops(n),
                 Ok(Control::Answered(subject)) => live.engine.answered(&subject),
                 Ok(Control::Notice(n)) => { live.engine.set_notice(n); dirty = true; }
+                Ok(Control::Reader(r)) => { live.engine.set_reader(r); dirty = true; }
                 Ok(Control::Filter(f)) => {
                     let started = Instant::now();
                     let spec = f.as_ref().map(|f| f.spec().to_owned());

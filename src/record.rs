@@ -38,6 +38,7 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
         ))
         .into());
     }
+    let subjects = args.streams.core_subjects(&args.subjects);
     let view = ViewArgs {
         source: args.source.clone(),
         retain: Retention {
@@ -52,12 +53,13 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
             ..RecordingDefaults::default()
         },
         initial_recording: Some(args.output.clone()),
-        ..AttachOptions::new(args.subjects.clone(), &view, analysis)
+        streams: args.streams.specs(),
+        ..AttachOptions::new(subjects.clone(), &view, analysis)
     };
     let live = session::attach_with(&resolved, opts).await?;
     say(&format!(
         "recording {} to {} (Ctrl-C stops)",
-        args.subjects.join(" "),
+        session::describe_sources(&subjects, &args.streams.specs()),
         args.output.display()
     ));
     let tty = std::io::stderr().is_terminal();
@@ -90,7 +92,7 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
     if tty {
         let _ = std::io::stderr().write_all(b"\n");
     }
-    let engine = live.stop();
+    let engine = live.close().await;
     let status = engine.status();
     if let Some(n) = &status.notice {
         say(n);

@@ -16,6 +16,7 @@ use crate::replay::{Replay, ReplayOptions};
 use crate::source::connect::{self, Resolved, Tuning};
 use crate::source::forward_events;
 use crate::source::live::{self, CoreSpec, now_ns};
+use crate::source::stream::{self, StreamSpec};
 use crate::subject::SubjectPattern;
 use crate::tui::{self, app::App, app::UiOptions};
 
@@ -27,6 +28,8 @@ pub struct LiveSession {
     pub pipeline: Pipeline,
     pub client: Option<Client>,
     tasks: Vec<JoinHandle<()>>,
+    /// Stream readers' consumers, removed by [`LiveSession::close`].
+    cleanups: Vec<stream::Cleanup>,
 }
 
 /// Checks subjects before connecting, so a typo is a clear error.
@@ -49,6 +52,8 @@ pub struct AttachOptions<'a> {
     /// A recording to write from the first event (created once connected,
     /// so a connection problem leaves no empty file).
     pub initial_recording: Option<PathBuf>,
+    /// JetStream streams to read.
+    pub streams: Vec<StreamSpec>,
 }
 
 impl<'a> AttachOptions<'a> {
@@ -60,6 +65,7 @@ impl<'a> AttachOptions<'a> {
             stop_after: None,
             recording: RecordingDefaults::default(),
             initial_recording: None,
+            streams: Vec::new(),
         }
     }
 }
@@ -75,14 +81,47 @@ pub async fn attach(
 }
 
 /// What a live session's recordings say about it.
-pub fn source_info(servers: &str, subjects: &[String], include_internal: bool) -> SourceInfo {
+pub fn source_info(
+    servers: &str,
+    subjects: &[String],
+    streams: &[StreamSpec],
+    include_internal: bool,
+) -> SourceInfo {
     SourceInfo {
         kind: "live".into(),
         server: Some(servers.to_owned()),
         subjects: subjects.to_vec(),
-        stream: None,
+        stream: (!streams.is_empty()).then(|| describe_streams(streams)),
         include_internal,
     }
+}
+
+/// What a session reads, for one-line messages: `orders.> and stream ORDERS from=all`.
+pub fn describe_sources(subjects: &[String], streams: &[StreamSpec]) -> String {
+    match (subjects.is_empty(), streams.is_empty()) {
+        (false, true) => subjects.join(" "),
+        (true, false) => format!("stream {}", describe_streams(streams)),
+        _ => format!(
+            "{} and stream {}",
+            subjects.join(" "),
+            describe_streams(streams)
+        ),
+    }
+}
+
+/// `ORDERS from=all filter=orders.>, PAYMENTS from=new`.
+pub fn describe_streams(streams: &[StreamSpec]) -> String {
+    streams
+        .iter()
+        .map(|s| {
+            let filter = s
+                .filter
+                .as_ref()
+                .map_or(String::new(), |f| format!(" filter={f}"));
+            format!("{} from={}{filter}", s.stream, s.from)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// [`attach`] with all options.
@@ -94,6 +133,7 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         stop_after,
         mut recording,
         initial_recording,
+        streams,
     } = opts;
     validate_subjects(&subjects)?;
     let conn = connect::connect(
@@ -104,6 +144,10 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         },
     )
     .await?;
+    let mut readers = Vec::with_capacity(streams.len());
+    for spec in &streams {
+        readers.push(stream::open(&conn.client, &conn.display, spec).await?);
+    }
     let engine = Engine::new(EngineConfig {
         source: conn.display.clone(),
         retention: view.retain,
@@ -111,7 +155,12 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         stop_after,
         ..EngineConfig::default()
     });
-    recording.source = source_info(&conn.display, &subjects, view.source.include_internal);
+    recording.source = source_info(
+        &conn.display,
+        &subjects,
+        &streams,
+        view.source.include_internal,
+    );
     let initial = match initial_recording {
         Some(path) => {
             let header = Header::new(now_ns(), recording.source.clone(), Vec::new());
@@ -138,16 +187,28 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         include_internal: view.source.include_internal,
         subscription_capacity: view.source.subscription_capacity,
     };
-    let subscribed = live::subscribe(client.clone(), spec).await?;
-    let source = tokio::spawn(live::pump(
-        subscribed,
-        pipeline.ingest.clone(),
-        pipeline.control.clone(),
-    ));
+    let mut tasks = vec![events];
+    if !spec.subjects.is_empty() {
+        let subscribed = live::subscribe(client.clone(), spec).await?;
+        tasks.push(tokio::spawn(live::pump(
+            subscribed,
+            pipeline.ingest.clone(),
+            pipeline.control.clone(),
+        )));
+    }
+    let cleanups = readers.iter().map(stream::Opened::cleanup).collect();
+    for reader in readers {
+        tasks.push(tokio::spawn(stream::pump(
+            reader,
+            pipeline.ingest.clone(),
+            pipeline.control.clone(),
+        )));
+    }
     Ok(LiveSession {
         pipeline,
         client: Some(client),
-        tasks: vec![events, source],
+        tasks,
+        cleanups,
     })
 }
 
@@ -158,6 +219,7 @@ impl LiveSession {
             pipeline,
             client: None,
             tasks: Vec::new(),
+            cleanups: Vec::new(),
         }
     }
 
@@ -170,11 +232,22 @@ impl LiveSession {
             self.pipeline.control.clone(),
         )
         .await;
-        self.stop();
+        self.close().await;
         result
     }
 
-    /// Stops the sources and the engine.
+    /// Stops the sources, removes the stream readers' consumers (rather
+    /// than leave them for the server to expire), and stops the engine.
+    pub async fn close(self) -> Engine {
+        for t in &self.tasks {
+            t.abort();
+        }
+        futures::future::join_all(self.cleanups.iter().map(stream::Cleanup::run)).await;
+        self.stop()
+    }
+
+    /// Stops the sources and the engine (stream readers' consumers expire
+    /// on the server; [`LiveSession::close`] removes them).
     pub fn stop(self) -> Engine {
         for t in &self.tasks {
             t.abort();

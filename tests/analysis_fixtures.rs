@@ -128,6 +128,7 @@ fn run(dir: &Path, name: &str) -> Value {
             kind: "fixture".into(),
             server: None,
             subjects: vec![">".into()],
+            streams: None,
             files: vec![],
         },
     );
@@ -184,6 +185,7 @@ fn huge_and_deeply_nested_payloads_are_analysed_without_crashing() {
             kind: "test".into(),
             server: None,
             subjects: vec![],
+            streams: None,
             files: vec![],
         },
     );

@@ -205,6 +205,15 @@ impl Engine {
         self.status.recording = recording;
     }
 
+    /// Shows the state of a stream reader (replacing its previous state).
+    pub fn set_reader(&mut self, reader: super::snapshot::ReaderStatus) {
+        let readers = &mut self.status.readers;
+        match readers.iter_mut().find(|r| r.stream == reader.stream) {
+            Some(r) => *r = reader,
+            None => readers.push(reader),
+        }
+    }
+
     /// Shows a notice in the status line.
     pub fn set_notice(&mut self, notice: Option<String>) {
         self.status.notice = notice;

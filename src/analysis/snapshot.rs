@@ -70,6 +70,35 @@ pub struct Status {
     pub notice: Option<String>,
     /// The recording being written, if any.
     pub recording: Option<RecordingStatus>,
+    /// JetStream stream readers (`--stream`), in the order given.
+    pub readers: Vec<ReaderStatus>,
+}
+
+/// How a stream is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadMode {
+    /// A supervised ordered consumer (ephemeral, no acks, in memory).
+    #[default]
+    Ordered,
+    /// Message by message with get-by-sequence (work queue streams).
+    DirectGet,
+}
+
+/// A stream reader as the status bar shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderStatus {
+    pub stream: String,
+    pub mode: ReadMode,
+    /// The last stream sequence delivered (0: none yet).
+    pub last_seq: u64,
+    /// Messages still to read, as the server last said.
+    pub pending: u64,
+    /// Times the reader was recreated after an error or a server restart.
+    pub restarts: u64,
+    /// What it is doing when it is not simply reading (recreating, waiting).
+    pub state: Option<String>,
+    /// A standing warning (interest retention, messages removed before read).
+    pub warning: Option<String>,
 }
 
 /// A recording in progress.

@@ -28,6 +28,9 @@ pub struct Source {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     pub subjects: Vec<String>,
+    /// The JetStream streams read (`ORDERS from=all`), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<String>,
     /// The recordings analysed (`kind` recording).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,

@@ -28,10 +28,17 @@ pub fn render_text(r: &Report) -> String {
     };
     line(
         &mut out,
-        format!(
-            "flowscope analysis: {from}, subjects {}",
-            r.source.subjects.join(" ")
-        ),
+        match (&r.source.streams, r.source.subjects.is_empty()) {
+            (Some(st), true) => format!("flowscope analysis: {from}, stream {st}"),
+            (Some(st), false) => format!(
+                "flowscope analysis: {from}, subjects {} and stream {st}",
+                r.source.subjects.join(" ")
+            ),
+            (None, _) => format!(
+                "flowscope analysis: {from}, subjects {}",
+                r.source.subjects.join(" ")
+            ),
+        },
     );
     let span = match (&r.first_time, &r.last_time) {
         (Some(a), Some(b)) => format!(

@@ -27,18 +27,7 @@ pub fn now_ns() -> i64 {
 
 /// Converts a received message into an envelope stamped with `received_ns`.
 pub fn envelope_of(msg: &Message, received_ns: i64) -> Envelope {
-    let mut headers: Vec<(Box<str>, Box<str>)> = Vec::new();
-    if let Some(map) = &msg.headers {
-        // The client keeps values of one name in order but not the order of
-        // names; sort names so the result is stable.
-        let mut names: Vec<_> = map.iter().collect();
-        names.sort_by(|a, b| AsRef::<str>::as_ref(a.0).cmp(b.0.as_ref()));
-        for (name, values) in names {
-            for v in values {
-                headers.push((AsRef::<str>::as_ref(name).into(), v.as_str().into()));
-            }
-        }
-    }
+    let headers = msg.headers.as_ref().map(header_pairs).unwrap_or_default();
     let reply = msg.reply.as_ref().map(|r| Box::<str>::from(r.as_str()));
     let js = reply.as_deref().and_then(JsMeta::from_ack_subject);
     Envelope {
@@ -50,6 +39,21 @@ pub fn envelope_of(msg: &Message, received_ns: i64) -> Envelope {
         payload: msg.payload.clone(),
         js,
     }
+}
+
+/// Headers as name/value pairs. The client keeps values of one name in
+/// order but not the order of names; names are sorted so the result is
+/// stable.
+pub fn header_pairs(map: &async_nats::HeaderMap) -> Vec<(Box<str>, Box<str>)> {
+    let mut names: Vec<_> = map.iter().collect();
+    names.sort_by(|a, b| AsRef::<str>::as_ref(a.0).cmp(b.0.as_ref()));
+    let mut out = Vec::new();
+    for (name, values) in names {
+        for v in values {
+            out.push((AsRef::<str>::as_ref(name).into(), v.as_str().into()));
+        }
+    }
+    out
 }
 
 /// Tracks the client-side drop count; see the module docs.

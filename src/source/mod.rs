@@ -1,8 +1,10 @@
-//! Where envelopes come from: live core NATS subscriptions (and, later,
-//! JetStream readers and recordings), plus the connection's event feed.
+//! Where envelopes come from: live core NATS subscriptions and JetStream
+//! stream readers, plus the connection's event feed.
 
 pub mod connect;
 pub mod live;
+pub mod start;
+pub mod stream;
 
 use async_nats::{Client, Event};
 use crossbeam_channel::Sender;

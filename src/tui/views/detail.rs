@@ -118,23 +118,33 @@ pub fn lines_for(ev: &StoredEvent, theme: &Theme, tz: TimeZone, hints: bool) -> 
             theme,
             theme.text,
         ));
-        out.push(field(
-            "Consumer",
-            format!("{} seq {}", js.consumer, js.consumer_seq),
-            theme,
-            theme.text,
-        ));
-        let delivered_style = if js.delivered > 1 {
-            theme.warn
+        if js.consumer.is_empty() {
+            // Read by sequence (a work queue stream): no consumer delivered it.
+            out.push(field(
+                "Consumer",
+                "none (read by get-by-sequence)".to_owned(),
+                theme,
+                theme.muted,
+            ));
         } else {
-            theme.text
-        };
-        out.push(field(
-            "Delivered",
-            format!("{}×", js.delivered),
-            theme,
-            delivered_style,
-        ));
+            out.push(field(
+                "Consumer",
+                format!("{} seq {}", js.consumer, js.consumer_seq),
+                theme,
+                theme.text,
+            ));
+            let delivered_style = if js.delivered > 1 {
+                theme.warn
+            } else {
+                theme.text
+            };
+            out.push(field(
+                "Delivered",
+                format!("{}×", js.delivered),
+                theme,
+                delivered_style,
+            ));
+        }
         out.push(field(
             "Published",
             format::full_time(js.published_ns, tz),

@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::analysis::snapshot::LinkState;
+use crate::analysis::snapshot::{LinkState, ReadMode, ReaderStatus};
 use crate::format;
 use crate::tui::app::{App, InputKind, View};
 
@@ -115,6 +115,38 @@ fn link_span(app: &App) -> Span<'static> {
     )
 }
 
+/// A stream reader: `stream ORDERS #1,234 · 12 pending`, how it reads when
+/// it is not an ordered consumer, and what it is doing when it is not
+/// simply reading.
+fn reader_spans(app: &App, r: &ReaderStatus) -> Vec<Span<'static>> {
+    let theme = &app.opts.theme;
+    let bar = theme.status_bar;
+    let on_bar = |st: Style| {
+        st.patch(
+            bar.bg
+                .map_or(Style::default(), |bg| Style::default().bg(bg)),
+        )
+    };
+    let mut text = format!("stream {}", r.stream);
+    if r.last_seq > 0 {
+        text.push_str(&format!(" #{}", format::count(r.last_seq)));
+    }
+    if r.pending > 0 {
+        text.push_str(&format!(" · {} pending", format::count(r.pending)));
+    }
+    if r.mode == ReadMode::DirectGet {
+        text.push_str(" · get-by-sequence (work queue)");
+    }
+    if r.restarts > 0 {
+        text.push_str(&format!(" · {} restarts", r.restarts));
+    }
+    let mut spans = vec![Span::styled(text, bar)];
+    if let Some(state) = &r.state {
+        spans.push(Span::styled(format!(" · {state}"), on_bar(theme.warn)));
+    }
+    spans
+}
+
 /// The status bar.
 pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
     let theme = &app.opts.theme;
@@ -186,6 +218,9 @@ pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
     if s.reconnects > 0 {
         segments.push(seg(3, vec![txt(format!("{} reconnects", s.reconnects))]));
     }
+    for r in &s.readers {
+        segments.push(seg(1, reader_spans(app, r)));
+    }
     let line = fit(
         segments,
         area.width.saturating_sub(2) as usize,
@@ -229,6 +264,15 @@ pub fn render_hints(app: &App, f: &mut Frame, area: Rect) {
     }
     for n in &app.notices {
         segments.push(seg(0, vec![Span::styled(n.clone(), theme.warn)]));
+    }
+    for w in app
+        .snapshot
+        .status
+        .readers
+        .iter()
+        .filter_map(|r| r.warning.as_ref())
+    {
+        segments.push(seg(0, vec![Span::styled(w.clone(), theme.warn)]));
     }
     if let Some(flt) = &app.snapshot.filter {
         segments.push(seg(

@@ -14,6 +14,8 @@ use crate::tui::app::{App, Focus};
 /// Column widths that do not stretch.
 const TIME_W: u16 = 12;
 const SIZE_W: u16 = 8;
+/// The stream sequence column, shown when visible events came from a stream.
+const SEQ_W: u16 = 9;
 /// Wide enough for `REDELIVERED`; several flags are cut.
 const FLAGS_W: u16 = 11;
 /// Below this inner width the key column is left out.
@@ -92,18 +94,31 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
 
     // Narrow terminals drop the key column first.
     let show_key = inner.width >= KEY_MIN_WIDTH;
-    let table_rows: Vec<Row> = (offset..(offset + height).min(rows))
+    let visible: Vec<_> = (offset..(offset + height).min(rows))
         .filter_map(|r| {
             snap.row_index(r)
                 .and_then(|i| snap.event(i))
                 .map(|ev| (r, ev))
         })
+        .collect();
+    // Events read from a stream show their stream sequence.
+    let show_seq = visible.iter().any(|(_, ev)| ev.env.js.is_some());
+    let table_rows: Vec<Row> = visible
+        .into_iter()
         .map(|(r, ev)| {
-            let mut cells = vec![
-                Cell::from(format::clock(ev.env.received_ns, app.opts.tz)),
+            let mut cells = vec![Cell::from(format::clock(ev.env.received_ns, app.opts.tz))];
+            if show_seq {
+                let seq = ev
+                    .env
+                    .js
+                    .as_ref()
+                    .map_or(String::new(), |js| js.stream_seq.to_string());
+                cells.push(Cell::from(Line::from(seq).right_aligned()));
+            }
+            cells.extend([
                 Cell::from(Span::styled(ev.env.subject.to_string(), theme.subject)),
                 Cell::from(Span::styled(ev.event_type.to_string(), theme.event_type)),
-            ];
+            ]);
             if show_key {
                 cells.push(Cell::from(ev.key.to_string()));
             }
@@ -124,12 +139,14 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let mut titles = vec!["Time", "Subject", "Type"];
-    let mut widths = vec![
-        Constraint::Length(TIME_W),
-        Constraint::Fill(3),
-        Constraint::Fill(3),
-    ];
+    let mut titles = vec!["Time"];
+    let mut widths = vec![Constraint::Length(TIME_W)];
+    if show_seq {
+        titles.push("Seq");
+        widths.push(Constraint::Length(SEQ_W));
+    }
+    titles.extend(["Subject", "Type"]);
+    widths.extend([Constraint::Fill(3), Constraint::Fill(3)]);
     if show_key {
         titles.push("Key");
         widths.push(Constraint::Fill(2));
