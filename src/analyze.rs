@@ -136,6 +136,7 @@ pub async fn run_live(
     let view = ViewArgs {
         source: args.source.clone(),
         retain: HEADLESS,
+        lag_interval: std::time::Duration::ZERO,
     };
     let opts = session::AttachOptions {
         stop_after: args.count,

@@ -168,6 +168,43 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Publish a recording's events into NATS again.
     Publish(PublishArgs),
+    /// JetStream consumer lag and health, headless (exit 3 with --fail-on).
+    Lag(LagArgs),
+}
+
+/// A consumer status `--fail-on` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailHealth {
+    Warn,
+    Stall,
+    Stop,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("mode").args(["once", "watch"]))]
+pub struct LagArgs {
+    /// Sample one window, print the table and exit (the default).
+    #[arg(long)]
+    pub once: bool,
+    /// Print the table after every poll until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit with status 3 when a consumer is at or beyond this status
+    /// (warn < stall < stop < rewind).
+    #[arg(long, value_name = "STATUS", value_enum)]
+    pub fail_on: Option<FailHealth>,
+    /// Time between polls.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
+    pub lag_interval: Duration,
+    /// Only these streams (repeat or separate with commas).
+    #[arg(long = "stream", value_name = "NAME", value_delimiter = ',')]
+    pub streams: Vec<String>,
+    /// Also list flowscope's own stream readers.
+    #[arg(long)]
+    pub include_flowscope: bool,
 }
 
 /// Report formats.
@@ -294,6 +331,21 @@ pub struct ViewArgs {
     /// History kept for browsing: events (500k), bytes (256MiB) or both (500k,256MiB).
     #[arg(long, value_name = "LIMIT", value_parser = parse_retention, default_value = "1000000,512MiB")]
     pub retain: Retention,
+    /// How often JetStream consumer lag is polled (0 turns the poller off).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
+    pub lag_interval: Duration,
+}
+
+/// Parses an interval such as `2s` or `500ms`; `0` means off.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let d = parse_duration(s)?;
+    if !d.is_zero() && d < Duration::from_millis(100) {
+        return Err(format!("'{s}' is too often; poll at most every 100ms"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -338,6 +390,9 @@ pub struct RecordArgs {
     /// Stop after this many events.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+    /// How often JetStream consumer lag is polled into the recording (0: never).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
+    pub lag_interval: Duration,
     #[command(flatten)]
     pub redact: RedactArgs,
     #[command(flatten)]

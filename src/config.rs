@@ -17,6 +17,7 @@ use crate::analysis::classify::Kind;
 use crate::analysis::dedup::DedupBy;
 use crate::analysis::fields::{FieldChain, FieldSet, FieldSource, SubjectFields};
 use crate::analysis::json::MAX_POINTERS;
+use crate::analysis::lag::RulesOverride;
 use crate::error::UserError;
 use crate::subject::SubjectPattern;
 
@@ -103,6 +104,24 @@ struct SchemaSection {
     learn: Option<usize>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LagOverride {
+    stream: String,
+    consumer: Option<String>,
+    window: Option<usize>,
+    allowed_lag: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LagSection {
+    window: Option<usize>,
+    allowed_lag: Option<u64>,
+    #[serde(default)]
+    consumers: Vec<LagOverride>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
@@ -118,6 +137,8 @@ struct ConfigFile {
     schema: SchemaSection,
     #[serde(default)]
     kinds: HashMap<String, Kind>,
+    #[serde(default)]
+    lag: LagSection,
 }
 
 fn apply(fields: &mut FieldSet, section: FieldsSection) {
@@ -184,6 +205,28 @@ pub fn parse(text: &str, origin: &str) -> Result<AnalysisConfig, UserError> {
         cfg.schema_learn = n.max(1);
     }
     cfg.kinds = file.kinds;
+    if let Some(w) = file.lag.window {
+        if w < 2 {
+            return Err(UserError(format!(
+                "{origin}: [lag] window = {w}: a window needs at least 2 samples"
+            )));
+        }
+        cfg.lag.rules.window = w;
+    }
+    if let Some(a) = file.lag.allowed_lag {
+        cfg.lag.rules.allowed_lag = a;
+    }
+    cfg.lag.overrides = file
+        .lag
+        .consumers
+        .into_iter()
+        .map(|o| RulesOverride {
+            stream: o.stream,
+            consumer: o.consumer,
+            window: o.window,
+            allowed_lag: o.allowed_lag,
+        })
+        .collect();
     let mut pointers = std::collections::HashSet::new();
     for set in std::iter::once(&cfg.fields).chain(cfg.subjects.iter().map(|s| &s.fields)) {
         for chain in [
@@ -298,6 +341,52 @@ ProcessPayment = "command"
         );
         assert_eq!(cfg.dedup.window, Duration::from_secs(120));
         assert_eq!(cfg.kinds["ProcessPayment"], Kind::Command);
+    }
+
+    #[test]
+    fn lag_thresholds_are_global_and_per_stream_or_consumer() {
+        let cfg = parse(
+            r#"
+[lag]
+window = 8
+allowed_lag = 10
+
+[[lag.consumers]]
+stream = "ORDERS"
+allowed_lag = 500
+
+[[lag.consumers]]
+stream = "ORDERS"
+consumer = "billing"
+window = 3
+"#,
+            "flowscope.toml",
+        )
+        .unwrap();
+        let r = cfg.lag.rules_for("PAYMENTS", "x");
+        assert_eq!((r.window, r.allowed_lag), (8, 10));
+        let r = cfg.lag.rules_for("ORDERS", "shipping");
+        assert_eq!((r.window, r.allowed_lag), (8, 500));
+        let r = cfg.lag.rules_for("ORDERS", "billing");
+        assert_eq!((r.window, r.allowed_lag), (3, 500));
+        let err = parse(
+            "[lag]
+window = 1
+",
+            "f.toml",
+        )
+        .unwrap_err()
+        .0;
+        assert!(err.contains("at least 2 samples"), "{err}");
+        let err = parse(
+            "[[lag.consumers]]
+consumer = \"x\"
+",
+            "f.toml",
+        )
+        .unwrap_err()
+        .0;
+        assert!(err.contains("stream"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod envelope;
 pub mod error;
 pub mod format;
+pub mod lag_report;
 pub mod pipeline;
 pub mod publish;
 pub mod record;

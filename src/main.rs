@@ -76,6 +76,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Record(args) => return record::run(&cli.conn, args, &analysis).await,
         Command::Replay(args) => session::replay_tui(args, ui, &analysis).await?,
         Command::Publish(args) => return publish::run(&cli.conn, args).await,
+        Command::Lag(args) => return flowscope::lag_report::run(&cli.conn, args, &analysis).await,
     }
     Ok(0)
 }

@@ -86,6 +86,8 @@ pub enum Control {
     /// Running total of messages the NATS client dropped.
     ClientDrops(u64),
     Notice(Option<String>),
+    /// A poll of the consumers' lag, taken at this time (ns).
+    Lag(i64, Box<crate::analysis::lag::LagPoll>),
     /// A stream reader's state changed.
     Reader(crate::analysis::snapshot::ReaderStatus),
     Filter(Option<Filter>),
@@ -268,6 +270,15 @@ impl Live {
         self.engine.link(ev, at);
     }
 
+    fn lag(&mut self, t: i64, poll: &crate::analysis::lag::LagPoll) {
+        if let Some(r) = &mut self.recorder
+            && let Err(e) = r.lag(t, poll)
+        {
+            self.stop_recording(Some(format!("cannot write: {e}")));
+        }
+        self.engine.lag_poll(t, poll);
+    }
+
     fn start_recording(&mut self, path: PathBuf) {
         if self.recorder.is_some() {
             self.stop_recording(None);
@@ -394,6 +405,7 @@ fn run(
                 Ok(Control::Answered(subject)) => live.engine.answered(&subject),
                 Ok(Control::Notice(n)) => { live.engine.set_notice(n); dirty = true; }
                 Ok(Control::Reader(r)) => { live.engine.set_reader(r); dirty = true; }
+                Ok(Control::Lag(t, poll)) => { live.lag(t, &poll); dirty = true; }
                 Ok(Control::Filter(f)) => {
                     let started = Instant::now();
                     let spec = f.as_ref().map(|f| f.spec().to_owned());

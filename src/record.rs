@@ -45,6 +45,7 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
             max_events: 1,
             max_bytes: u64::MAX,
         },
+        lag_interval: args.lag_interval,
     };
     let opts = AttachOptions {
         stop_after: args.count,

@@ -15,6 +15,7 @@ use crate::recording::{Header, Recorder, SourceInfo};
 use crate::replay::{Replay, ReplayOptions};
 use crate::source::connect::{self, Resolved, Tuning};
 use crate::source::forward_events;
+use crate::source::lag;
 use crate::source::live::{self, CoreSpec, now_ns};
 use crate::source::stream::{self, StreamSpec};
 use crate::subject::SubjectPattern;
@@ -144,9 +145,23 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         },
     )
     .await?;
+    // Stream readers and the lag poller use a connection of their own, so
+    // that their traffic never counts as messages the subscriber dropped.
+    let wants_lag = !view.lag_interval.is_zero() && conn.client.server_info().jetstream;
+    let js_client = if streams.is_empty() && !wants_lag {
+        None
+    } else {
+        let tuning = Tuning {
+            name: "flowscope-jetstream".into(),
+            subscription_capacity: None,
+        };
+        Some(connect::connect(resolved, &tuning).await?.client)
+    };
     let mut readers = Vec::with_capacity(streams.len());
-    for spec in &streams {
-        readers.push(stream::open(&conn.client, &conn.display, spec).await?);
+    if let Some(js) = &js_client {
+        for spec in &streams {
+            readers.push(stream::open(js, &conn.display, spec).await?);
+        }
     }
     let engine = Engine::new(EngineConfig {
         source: conn.display.clone(),
@@ -193,6 +208,13 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         tasks.push(tokio::spawn(live::pump(
             subscribed,
             pipeline.ingest.clone(),
+            pipeline.control.clone(),
+        )));
+    }
+    if let Some(js) = js_client.as_ref().filter(|_| wants_lag) {
+        tasks.push(tokio::spawn(lag::run(
+            lag::LagPoller::new(js.clone()),
+            view.lag_interval,
             pipeline.control.clone(),
         )));
     }

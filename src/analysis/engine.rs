@@ -2,6 +2,7 @@
 //! statistic the views show, and produces snapshots. No async, no UI: it is
 //! fed the same way live and offline and is tested with plain `#[test]`s.
 
+use super::lag::{LagBook, LagPoll};
 use std::sync::Arc;
 
 use super::AnalysisConfig;
@@ -76,6 +77,8 @@ pub struct Engine {
     stop_after: Option<u64>,
     /// Copies of the slow-to-copy parts: (second, events, tree, types, anomalies).
     tables_cache: Option<Tables>,
+    /// Consumer lag polls.
+    lag: LagBook,
 }
 
 #[derive(Debug, Clone)]
@@ -102,7 +105,9 @@ impl Engine {
             schema_learn: a.schema_learn,
             kinds: a.kinds.clone(),
         });
+        let lag = LagBook::new(a.lag.clone());
         Engine {
+            lag,
             store: EventStore::new(config.retention),
             subjects: SubjectTree::new(config.max_subject_nodes),
             extractor,
@@ -251,7 +256,13 @@ impl Engine {
     /// Roughly the bytes a clone of this engine adds (retained events are
     /// shared between clones and not counted).
     pub fn approx_clone_bytes(&self) -> usize {
-        self.detect.approx_bytes()
+        self.detect.approx_bytes() + self.lag.approx_bytes()
+    }
+
+    /// Takes in a poll of the consumers, taken at `t_ns`.
+    pub fn lag_poll(&mut self, t_ns: i64, poll: &LagPoll) {
+        self.clock_ns = self.clock_ns.max(t_ns);
+        self.lag.poll(t_ns, poll);
     }
 
     /// Payload bytes of all events.
@@ -330,6 +341,7 @@ impl Engine {
             types: tables.types,
             anomalies: Arc::new(anomalies),
             status,
+            lag: self.lag.view(),
             replay: None,
         }
     }

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fields;
 pub mod filter;
 pub mod json;
+pub mod lag;
 pub mod ordering;
 pub mod schema;
 pub mod snapshot;
@@ -39,6 +40,8 @@ pub struct AnalysisConfig {
     pub schema_learn: usize,
     /// Kinds set by hand, by event type.
     pub kinds: HashMap<String, classify::Kind>,
+    /// Consumer health thresholds.
+    pub lag: lag::LagConfig,
 }
 
 impl Default for AnalysisConfig {
@@ -50,6 +53,7 @@ impl Default for AnalysisConfig {
             ordering_max_keys: ordering::DEFAULT_MAX_KEYS,
             schema_learn: schema::DEFAULT_LEARN,
             kinds: HashMap::new(),
+            lag: lag::LagConfig::default(),
         }
     }
 }

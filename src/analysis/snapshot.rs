@@ -167,6 +167,8 @@ pub struct Snapshot {
     pub types: Arc<Vec<TypeRow>>,
     pub anomalies: Arc<AnomalySummary>,
     pub status: Status,
+    /// JetStream streams and consumers, from the lag poller.
+    pub lag: Arc<super::lag::LagView>,
     /// Set when the events come from a recording being replayed.
     pub replay: Option<Arc<crate::replay::ReplayStatus>>,
 }

@@ -150,9 +150,18 @@ pub struct Line {
 pub enum Record {
     Event(Envelope),
     Link(LinkRecord),
-    Drops { t: i64, drops: Drops },
-    Lag { t: i64, sample: serde_json::Value },
-    End { t: i64, events: u64 },
+    Drops {
+        t: i64,
+        drops: Drops,
+    },
+    Lag {
+        t: i64,
+        poll: Box<crate::analysis::lag::LagPoll>,
+    },
+    End {
+        t: i64,
+        events: u64,
+    },
 }
 
 impl Record {
@@ -246,7 +255,12 @@ impl Line {
             return Ok(Record::Drops { t: self.t, drops });
         }
         if let Some(sample) = self.lag {
-            return Ok(Record::Lag { t: self.t, sample });
+            let poll =
+                serde_json::from_value(sample).map_err(|e| format!("a bad lag sample ({e})"))?;
+            return Ok(Record::Lag {
+                t: self.t,
+                poll: Box::new(poll),
+            });
         }
         if let Some(events) = self.end {
             return Ok(Record::End { t: self.t, events });

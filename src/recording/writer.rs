@@ -159,7 +159,8 @@ impl Recorder {
     }
 
     /// Writes a lag sample from the lag poller.
-    pub fn lag(&mut self, t: i64, sample: serde_json::Value) -> io::Result<()> {
+    pub fn lag(&mut self, t: i64, poll: &crate::analysis::lag::LagPoll) -> io::Result<()> {
+        let sample = serde_json::to_value(poll).map_err(io::Error::other)?;
         self.write_value(&Line {
             t,
             lag: Some(sample),

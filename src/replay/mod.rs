@@ -121,7 +121,11 @@ pub fn apply(engine: &mut Engine, record: Record) -> Flags {
             engine.set_queue_drops(drops.queue);
             Flags::default()
         }
-        Record::Lag { .. } | Record::End { .. } => Flags::default(),
+        Record::Lag { t, poll } => {
+            engine.lag_poll(t, &poll);
+            Flags::default()
+        }
+        Record::End { .. } => Flags::default(),
     }
 }
 

@@ -11,6 +11,9 @@ pub enum Action {
     ShowSubjects,
     ShowAnomalies,
     ShowKinds,
+    ShowLag,
+    /// Lag view: show flowscope's own readers too.
+    ToggleHidden,
     StartFilter,
     ClearFilter,
     Up,

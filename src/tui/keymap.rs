@@ -15,6 +15,7 @@ pub enum Context {
     Anomalies,
     Compare,
     Kinds,
+    Lag,
     Replay,
     Input,
     Help,
@@ -30,6 +31,7 @@ impl Context {
             Context::Anomalies => "Anomalies",
             Context::Compare => "Comparing two events (Enter on an incident)",
             Context::Kinds => "Event kinds",
+            Context::Lag => "Consumer lag",
             Context::Replay => "Replay (flowscope replay; before the view's keys)",
             Context::Input => "Filter and go-to input",
             Context::Help => "This help",
@@ -37,7 +39,7 @@ impl Context {
     }
 
     /// Order of sections in the help overlay.
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::Stream,
         Context::Detail,
@@ -45,6 +47,7 @@ impl Context {
         Context::Anomalies,
         Context::Compare,
         Context::Kinds,
+        Context::Lag,
         Context::Replay,
         Context::Input,
         Context::Help,
@@ -95,7 +98,9 @@ const fn b(context: Context, keys: &'static [Key], action: Action, help: &'stati
 }
 
 use Action as A;
-use Context::{Anomalies, Compare, Detail, Global, Help, Input, Kinds, Replay, Stream, Subjects};
+use Context::{
+    Anomalies, Compare, Detail, Global, Help, Input, Kinds, Lag, Replay, Stream, Subjects,
+};
 use KeyCode::{Backspace, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
 
 /// Every key flowscope knows.
@@ -107,6 +112,7 @@ pub static BINDINGS: &[Binding] = &[
     b(Global, &[c('2')], A::ShowSubjects, "subjects view"),
     b(Global, &[c('3')], A::ShowAnomalies, "anomalies view"),
     b(Global, &[c('4')], A::ShowKinds, "event kinds view"),
+    b(Global, &[c('5')], A::ShowLag, "consumer lag view"),
     b(Global, &[c('/')], A::StartFilter, "filter events (subject pattern or text; !negates)"),
     b(Global, &[k(Esc)], A::ClearFilter, "clear the filter"),
     b(Global, &[c('r')], A::ToggleRecording, "start or stop recording to a new file in ./recordings"),
@@ -163,6 +169,13 @@ pub static BINDINGS: &[Binding] = &[
     b(Kinds, &[k(Home), c('g')], A::Top, "first type"),
     b(Kinds, &[k(End), c('G')], A::Bottom, "last type"),
     b(Kinds, &[k(Enter)], A::FilterToType, "show this type's events in the stream"),
+    b(Lag, &[k(Up), c('k')], A::Up, "previous row"),
+    b(Lag, &[k(Down), c('j')], A::Down, "next row"),
+    b(Lag, &[k(PageUp), ctrl('b')], A::PageUp, "page up"),
+    b(Lag, &[k(PageDown), ctrl('f')], A::PageDown, "page down"),
+    b(Lag, &[k(Home), c('g')], A::Top, "first row"),
+    b(Lag, &[k(End), c('G')], A::Bottom, "last row"),
+    b(Lag, &[c('a')], A::ToggleHidden, "show or hide flowscope's own stream readers"),
     b(Replay, &[c(' ')], A::PlayPause, "pause or resume (at the end: play again)"),
     b(Replay, &[c('+'), c('=')], A::Faster, "faster (up to 100×, then as fast as possible)"),
     b(Replay, &[c('-')], A::Slower, "slower (down to 0.1×)"),

@@ -6,6 +6,7 @@
 
 mod anomalies;
 mod kinds;
+pub mod lag;
 mod stream;
 mod subjects;
 
@@ -15,6 +16,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub use anomalies::{AnomaliesState, Compare};
 pub use kinds::KindsState;
+pub use lag::LagState;
 pub use stream::{Focus, StreamState};
 pub use subjects::{SubjectSort, SubjectsState};
 
@@ -54,6 +56,7 @@ pub enum View {
     Subjects,
     Anomalies,
     Kinds,
+    Lag,
 }
 
 /// The whole UI state.
@@ -70,6 +73,7 @@ pub struct App {
     pub subjects: SubjectsState,
     pub anomalies: AnomaliesState,
     pub kinds: KindsState,
+    pub lag: LagState,
     pub opts: UiOptions,
     /// Messages for the user that are not part of a snapshot (theme problems).
     pub notices: Vec<String>,
@@ -108,6 +112,7 @@ impl App {
             subjects: SubjectsState::default(),
             anomalies: AnomaliesState::default(),
             kinds: KindsState::default(),
+            lag: LagState::default(),
             notices: opts.notices.clone(),
             opts,
             flash: None,
@@ -141,6 +146,7 @@ impl App {
             (View::Anomalies, _) if self.anomalies.compare.is_some() => Context::Compare,
             (View::Anomalies, _) => Context::Anomalies,
             (View::Kinds, _) => Context::Kinds,
+            (View::Lag, _) => Context::Lag,
         };
         if self.snapshot.replay.is_some() {
             vec![Context::Replay, specific, Context::Global]
@@ -204,6 +210,7 @@ impl App {
             Action::ShowSubjects => self.view = View::Subjects,
             Action::ShowAnomalies => self.view = View::Anomalies,
             Action::ShowKinds => self.view = View::Kinds,
+            Action::ShowLag => self.view = View::Lag,
             Action::ToggleRecording => {
                 if self.snapshot.replay.is_some() {
                     self.flash =
@@ -262,6 +269,7 @@ impl App {
                 View::Subjects => self.subjects_action(action),
                 View::Anomalies => self.anomalies_action(action),
                 View::Kinds => self.kinds_action(action),
+                View::Lag => self.lag_action(action),
             },
         }
     }

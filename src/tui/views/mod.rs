@@ -4,6 +4,7 @@ pub mod anomalies;
 pub mod detail;
 pub mod help;
 pub mod kinds;
+pub mod lag;
 pub mod status;
 pub mod stream;
 pub mod subjects;
@@ -54,6 +55,7 @@ pub fn render(app: &mut App, f: &mut Frame) {
         View::Subjects => subjects::render(app, f, main),
         View::Anomalies => anomalies::render(app, f, main),
         View::Kinds => kinds::render(app, f, main),
+        View::Lag => lag::render(app, f, main),
     }
     timeline::render(app, f, timeline_bar);
     status::render_status(app, f, status_bar);

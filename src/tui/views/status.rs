@@ -60,6 +60,23 @@ fn anomalies_tab(app: &App) -> String {
     }
 }
 
+/// "Lag", with the count of consumers in trouble when there are any.
+fn lag_tab(app: &App) -> String {
+    use crate::analysis::lag::Health;
+    let bad = app
+        .snapshot
+        .lag
+        .consumers()
+        .filter(|c| !c.state.flowscope)
+        .filter(|c| matches!(c.health, Health::Stall | Health::Stop | Health::Rewind))
+        .count();
+    if bad == 0 {
+        "Lag".into()
+    } else {
+        format!("Lag {bad}!")
+    }
+}
+
 /// The top line: view tabs on the left, follow state on the right.
 pub fn render_tabs(app: &App, f: &mut Frame, area: Rect) {
     let theme = &app.opts.theme;
@@ -80,6 +97,8 @@ pub fn render_tabs(app: &App, f: &mut Frame, area: Rect) {
         tab("3", &anomalies_tab(app), View::Anomalies),
         Span::raw(" "),
         tab("4", "Kinds", View::Kinds),
+        Span::raw(" "),
+        tab("5", &lag_tab(app), View::Lag),
     ];
     let right = if app.stream.follow {
         Span::styled(" ● FOLLOW ", theme.ok)
@@ -301,7 +320,7 @@ pub fn render_hints(app: &App, f: &mut Frame, area: Rect) {
     let general = [
         ("?", "help"),
         ("/", "filter"),
-        ("1-4", "views"),
+        ("1-5", "views"),
         ("q", "quit"),
     ];
     for (i, (k, what)) in general.iter().chain(replay).enumerate() {
