@@ -4,15 +4,14 @@
 //! samples in the spirit of LinkedIn Burrow.
 //!
 //! Health rules, checked in this order on the last `window` samples of a
-//! consumer (lag = unprocessed + outstanding acks; "progress" = the
-//! delivered or the ack floor stream sequence moved):
+//! consumer (lag = unprocessed + outstanding acks):
 //!
 //! 1. `REWIND`: the delivered or ack floor sequence went backwards between
 //!    two samples (the consumer was reset or recreated).
 //! 2. `UNKNOWN`: fewer than `window` samples yet.
 //! 3. `OK`: the lag was at or under `allowed_lag` in some sample.
-//! 4. `STOP`: no progress across the window (every sample has the same
-//!    delivered and ack floor sequences).
+//! 4. `STOP`: no progress across the window: neither deliveries (the
+//!    consumer sequence, which counts redeliveries) nor the ack floor moved.
 //! 5. `STALL`: deliveries advanced but the ack floor did not, or the count
 //!    of redelivered messages never fell and ended higher than it started.
 //! 6. `WARN`: the lag never decreased from one sample to the next and ended
@@ -77,6 +76,9 @@ pub struct ConsumerState {
     /// Pull requests waiting (`num_waiting`).
     pub waiting: u64,
     pub delivered_seq: u64,
+    /// Deliveries so far, redeliveries included (the consumer sequence).
+    #[serde(default)]
+    pub delivered_cseq: u64,
     /// When the last delivery happened (ns), when the server says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_ns: Option<i64>,
@@ -225,6 +227,7 @@ pub struct Sample {
     pub outstanding: u64,
     pub redelivered: u64,
     pub delivered_seq: u64,
+    pub delivered_cseq: u64,
     pub ack_floor_seq: u64,
 }
 
@@ -240,6 +243,7 @@ impl Sample {
             outstanding: c.outstanding,
             redelivered: c.redelivered,
             delivered_seq: c.delivered_seq,
+            delivered_cseq: c.delivered_cseq,
             ack_floor_seq: c.ack_floor_seq,
         }
     }
@@ -249,7 +253,9 @@ impl Sample {
 /// rule that gave it.
 pub fn judge(samples: &[Sample], rules: HealthRules) -> (Health, &'static str) {
     let rewound = samples.windows(2).any(|p| {
-        p[1].delivered_seq < p[0].delivered_seq || p[1].ack_floor_seq < p[0].ack_floor_seq
+        p[1].delivered_seq < p[0].delivered_seq
+            || p[1].delivered_cseq < p[0].delivered_cseq
+            || p[1].ack_floor_seq < p[0].ack_floor_seq
     });
     if rewound {
         return (
@@ -266,13 +272,13 @@ pub fn judge(samples: &[Sample], rules: HealthRules) -> (Health, &'static str) {
     if w.iter().any(|s| s.lag() <= rules.allowed_lag) {
         return (Health::Ok, "caught up in the window");
     }
-    let no_progress = w
-        .iter()
-        .all(|s| s.delivered_seq == first.delivered_seq && s.ack_floor_seq == first.ack_floor_seq);
-    if no_progress {
+    // Deliveries count redeliveries too: the consumer sequence.
+    let delivering = last.delivered_cseq > first.delivered_cseq;
+    let acking = last.ack_floor_seq > first.ack_floor_seq;
+    if !delivering && !acking {
         return (Health::Stop, "behind and no progress across the window");
     }
-    if last.delivered_seq > first.delivered_seq && last.ack_floor_seq == first.ack_floor_seq {
+    if delivering && !acking {
         return (
             Health::Stall,
             "deliveries advance but the ack floor does not",
@@ -483,6 +489,7 @@ mod tests {
             outstanding,
             redelivered: 0,
             delivered_seq: delivered,
+            delivered_cseq: delivered,
             ack_floor_seq: floor,
         }
     }

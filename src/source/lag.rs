@@ -100,6 +100,7 @@ pub fn consumer_state(info: &consumer::Info) -> ConsumerState {
         redelivered: info.num_redelivered as u64,
         waiting: info.num_waiting as u64,
         delivered_seq: info.delivered.stream_sequence,
+        delivered_cseq: info.delivered.consumer_sequence,
         delivered_ns: info.delivered.last_active.as_ref().map(ns),
         ack_floor_seq: info.ack_floor.stream_sequence,
         ack_floor_ns: info.ack_floor.last_active.as_ref().map(ns),

@@ -139,7 +139,13 @@ fn consumer_cells(c: &ConsumerLag) -> [String; 11] {
     ]
 }
 
-fn stream_line(s: &StreamLag, hidden: usize, width: usize, theme: &Theme) -> Line<'static> {
+fn stream_line(
+    s: &StreamLag,
+    now: i64,
+    hidden: usize,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
     let st = &s.state;
     let worst = s.worst();
     let mut info = format!(
@@ -153,13 +159,16 @@ fn stream_line(s: &StreamLag, hidden: usize, width: usize, theme: &Theme) -> Lin
     if st.last_ns > 0 {
         info.push_str(&format!(
             " · last {} ago",
-            format::duration_ns(s.consumers.first().map_or(0, |c| c.t) - st.last_ns)
+            format::duration_ns(now - st.last_ns)
         ));
     }
+    let plural = |n: u64, one: &str, many: &str| {
+        format!("{} {}", format::count(n), if n == 1 { one } else { many })
+    };
     info.push_str(&format!(
-        " · {} subjects · {} consumers",
-        format::count(st.subjects),
-        format::count(st.consumers)
+        " · {} · {}",
+        plural(st.subjects, "subject", "subjects"),
+        plural(st.consumers, "consumer", "consumers")
     ));
     if hidden > 0 {
         info.push_str(&format!(" ({hidden} flowscope, a shows)"));
@@ -282,7 +291,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
                 } else {
                     s.consumers.iter().filter(|c| c.state.flowscope).count()
                 };
-                stream_line(s, hidden, width, &theme)
+                stream_line(s, view.polled_ns, hidden, width, &theme)
             }
             LagRow::Consumer(_, c) => consumer_line(c, ncols, name_w, &theme),
         };
