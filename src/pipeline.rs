@@ -88,6 +88,8 @@ pub enum Control {
     Notice(Option<String>),
     /// A poll of the consumers' lag, taken at this time (ns).
     Lag(i64, Box<crate::analysis::lag::LagPoll>),
+    /// A poll of the servers' connections and subscriptions.
+    Flow(i64, Box<crate::analysis::flow::FlowPoll>),
     /// A stream reader's state changed.
     Reader(crate::analysis::snapshot::ReaderStatus),
     Filter(Option<Filter>),
@@ -406,6 +408,7 @@ fn run(
                 Ok(Control::Notice(n)) => { live.engine.set_notice(n); dirty = true; }
                 Ok(Control::Reader(r)) => { live.engine.set_reader(r); dirty = true; }
                 Ok(Control::Lag(t, poll)) => { live.lag(t, &poll); dirty = true; }
+                Ok(Control::Flow(t, poll)) => { live.engine.flow_poll(t, &poll); dirty = true; }
                 Ok(Control::Filter(f)) => {
                     let started = Instant::now();
                     let spec = f.as_ref().map(|f| f.spec().to_owned());

@@ -15,9 +15,9 @@ use crate::recording::{Header, Recorder, SourceInfo};
 use crate::replay::{Replay, ReplayOptions};
 use crate::source::connect::{self, Resolved, Tuning};
 use crate::source::forward_events;
-use crate::source::lag;
 use crate::source::live::{self, CoreSpec, now_ns};
 use crate::source::stream::{self, StreamSpec};
+use crate::source::{flow, lag};
 use crate::subject::SubjectPattern;
 use crate::tui::{self, app::App, app::UiOptions};
 
@@ -145,10 +145,11 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         },
     )
     .await?;
-    // Stream readers and the lag poller use a connection of their own, so
-    // that their traffic never counts as messages the subscriber dropped.
-    let wants_lag = !view.lag_interval.is_zero() && conn.client.server_info().jetstream;
-    let js_client = if streams.is_empty() && !wants_lag {
+    // Stream readers and the pollers (lag, CONNZ) use a connection of their
+    // own, so that their traffic never counts as subscriber drops.
+    let polling = !view.lag_interval.is_zero();
+    let wants_lag = polling && conn.client.server_info().jetstream;
+    let js_client = if streams.is_empty() && !polling {
         None
     } else {
         let tuning = Tuning {
@@ -208,6 +209,13 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         tasks.push(tokio::spawn(live::pump(
             subscribed,
             pipeline.ingest.clone(),
+            pipeline.control.clone(),
+        )));
+    }
+    if let Some(c) = js_client.as_ref().filter(|_| polling) {
+        tasks.push(tokio::spawn(flow::run(
+            c.clone(),
+            view.lag_interval,
             pipeline.control.clone(),
         )));
     }

@@ -2,6 +2,7 @@
 //! statistic the views show, and produces snapshots. No async, no UI: it is
 //! fed the same way live and offline and is tested with plain `#[test]`s.
 
+use super::flow::{FlowBook, FlowPoll};
 use super::lag::{LagBook, LagPoll};
 use std::sync::Arc;
 
@@ -79,6 +80,8 @@ pub struct Engine {
     tables_cache: Option<Tables>,
     /// Consumer lag polls.
     lag: LagBook,
+    /// Who subscribes to what (CONNZ polls).
+    flow: FlowBook,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +111,7 @@ impl Engine {
         let lag = LagBook::new(a.lag.clone());
         Engine {
             lag,
+            flow: FlowBook::default(),
             store: EventStore::new(config.retention),
             subjects: SubjectTree::new(config.max_subject_nodes),
             extractor,
@@ -259,6 +263,11 @@ impl Engine {
         self.detect.approx_bytes() + self.lag.approx_bytes()
     }
 
+    /// Takes in a poll of the servers' connections, taken at `t_ns`.
+    pub fn flow_poll(&mut self, t_ns: i64, poll: &FlowPoll) {
+        self.flow.poll(t_ns, poll);
+    }
+
     /// Takes in a poll of the consumers, taken at `t_ns`.
     pub fn lag_poll(&mut self, t_ns: i64, poll: &LagPoll) {
         self.clock_ns = self.clock_ns.max(t_ns);
@@ -342,6 +351,7 @@ impl Engine {
             anomalies: Arc::new(anomalies),
             status,
             lag: self.lag.view(),
+            flow: self.flow.view(),
             replay: None,
         }
     }

@@ -8,6 +8,7 @@ pub mod detect;
 pub mod engine;
 pub mod fields;
 pub mod filter;
+pub mod flow;
 pub mod json;
 pub mod lag;
 pub mod ordering;

@@ -169,6 +169,8 @@ pub struct Snapshot {
     pub status: Status,
     /// JetStream streams and consumers, from the lag poller.
     pub lag: Arc<super::lag::LagView>,
+    /// Who subscribes to what, from the servers' CONNZ.
+    pub flow: Arc<super::flow::FlowView>,
     /// Set when the events come from a recording being replayed.
     pub replay: Option<Arc<crate::replay::ReplayStatus>>,
 }

@@ -5,6 +5,7 @@
 
 pub mod jetstream;
 pub mod server;
+pub mod services;
 pub mod sim;
 
 use std::time::{Duration, Instant};
@@ -200,6 +201,7 @@ async fn run_headless(conn: &ConnArgs, args: &DemoArgs) -> Result<()> {
     .await?;
     let cancel = CancellationToken::new();
     let js = jetstream::start(&c.client, args.rate, cancel.clone()).await?;
+    services::start(&resolved, cancel.clone()).await?;
     if js.is_none() {
         eprintln!(
             "flowscope: {} has no JetStream; simulating core NATS events only",
@@ -246,6 +248,7 @@ async fn run_with_server(args: &DemoArgs, ui: UiOptions, analysis: &AnalysisConf
     .await?;
     let cancel = CancellationToken::new();
     jetstream::start(&publisher.client, args.rate, cancel.clone()).await?;
+    services::start(&resolved, cancel.clone()).await?;
     let sim = Simulation::new(args.into());
     let (rate, duration, token) = (args.rate, args.duration, cancel.clone());
     let client = publisher.client.clone();

@@ -2,6 +2,7 @@
 //! stream readers, plus the connection's event feed.
 
 pub mod connect;
+pub mod flow;
 pub mod lag;
 pub mod live;
 pub mod start;

@@ -4,10 +4,11 @@
 use std::cmp::Ordering;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+use crate::analysis::flow::FlowView;
 use crate::analysis::subjects::SubjectNode;
 use crate::format;
 use crate::tui::app::{App, SubjectSort};
@@ -124,7 +125,88 @@ fn header_label(name: &str, col: SubjectSort, app: &App) -> String {
     }
 }
 
+/// The subjects view, with who consumes the selected subject below it once
+/// the servers' connections have been polled.
 pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
+    let flow = app.snapshot.flow.clone();
+    if flow.polls == 0 || area.height < FLOW_MIN_HEIGHT {
+        return render_tree(app, f, area, None);
+    }
+    let [tree, below] =
+        Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area);
+    render_tree(app, f, tree, Some(&flow));
+    render_consumers(app, f, below, &flow);
+}
+
+/// Below this height the consumers pane is left out.
+const FLOW_MIN_HEIGHT: u16 = 16;
+
+/// Who subscribes to the selected subject: connection, pattern, queue
+/// group, messages delivered and pending bytes (flagged when growing).
+fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
+    let theme = &app.opts.theme;
+    let subject = app.subjects.selected.clone().unwrap_or_default();
+    let subs = flow.subscribers(&subject);
+    let fan = flow.fan_out(&subject);
+    let mut title = format!(" Who consumes {subject} · ");
+    title.push_str(&match fan.deliveries() {
+        0 => "no subscribers".to_owned(),
+        n => format!(
+            "each message delivered {n}× ({} plain, {} queue group{})",
+            fan.plain,
+            fan.groups.len(),
+            if fan.groups.len() == 1 { "" } else { "s" }
+        ),
+    });
+    title.push(' ');
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(title, theme.title));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let mut lines = Vec::new();
+    if let Some(e) = &flow.error {
+        lines.push(Line::styled(format!("last poll: {e}"), theme.warn));
+    }
+    if subs.is_empty() {
+        lines.push(Line::styled(
+            "No connection subscribes to this subject (flowscope's own and inbox subscriptions are not shown).",
+            theme.muted,
+        ));
+    }
+    for s in subs.iter().take(inner.height as usize) {
+        let c = s.connection;
+        let how = match &s.subscription.queue {
+            Some(q) => {
+                let members = fan
+                    .groups
+                    .iter()
+                    .find(|(g, _)| g == q)
+                    .map_or(1, |(_, n)| *n);
+                format!("queue {q} ({members} sharing)")
+            }
+            None => "every message".to_owned(),
+        };
+        let mut spans = vec![
+            Span::styled(format!("{:<24} ", c.name), theme.text),
+            Span::styled(format!("{:<20} ", s.subscription.subject), theme.subject),
+            Span::styled(format!("{how:<28} "), theme.muted),
+            Span::raw(format!(
+                "{:>10} msgs  pending {:>9}",
+                format::count(s.subscription.msgs),
+                format::bytes(c.pending_bytes)
+            )),
+        ];
+        if c.pending_growing {
+            spans.push(Span::styled("  ▲ pending grows", theme.warn));
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn render_tree(app: &mut App, f: &mut Frame, area: Rect, flow: Option<&FlowView>) {
     let theme = app.opts.theme.clone();
     let root = &app.snapshot.subjects;
     let title = format!(
@@ -182,6 +264,13 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
                 right(format::count(r.node.events)),
                 right(format::rate(r.node.msg_rate)),
             ];
+            if let Some(flow) = flow {
+                let fan = flow.fan_out(&r.node.path);
+                cells.push(right(match fan.deliveries() {
+                    0 => "-".to_owned(),
+                    n => format!("{n}×"),
+                }));
+            }
             if show_bytes {
                 cells.push(right(format::byte_rate(r.node.byte_rate)));
                 cells.push(right(format::bytes(r.node.bytes)));
@@ -212,6 +301,10 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         Constraint::Length(10),
         Constraint::Length(8),
     ];
+    if flow.is_some() {
+        header.push(right("Fan-out".into()));
+        widths.push(Constraint::Length(7));
+    }
     if show_bytes {
         header.push(head("Bytes/s", SubjectSort::ByteRate));
         header.push(head("Bytes", SubjectSort::Bytes));

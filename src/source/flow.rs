@@ -1,0 +1,157 @@
+//! Polls the servers' CONNZ (connections with their subscriptions) through
+//! `$SYS.REQ.ACCOUNT.PING.CONNZ`: every server of the cluster answers for
+//! the account flowscope is connected as.
+
+use std::time::Duration;
+
+use async_nats::Client;
+use crossbeam_channel::Sender;
+use futures::StreamExt;
+use serde::Deserialize;
+
+use super::live::now_ns;
+use crate::analysis::flow::{Connection, FlowPoll, Subscription};
+use crate::pipeline::Control;
+
+const SUBJECT: &str = "$SYS.REQ.ACCOUNT.PING.CONNZ";
+/// Connections asked for per server.
+const LIMIT: usize = 4096;
+/// How long to wait for the first answer, and for more after one.
+const FIRST: Duration = Duration::from_secs(2);
+const MORE: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Deserialize)]
+struct Reply {
+    #[serde(default)]
+    server: Option<ServerRef>,
+    #[serde(default)]
+    data: Option<Connz>,
+    #[serde(default)]
+    error: Option<ApiError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ServerRef {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Connz {
+    #[serde(default)]
+    total: usize,
+    #[serde(default)]
+    connections: Vec<Conn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Conn {
+    cid: u64,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default)]
+    port: u16,
+    #[serde(default)]
+    pending_bytes: u64,
+    #[serde(default)]
+    out_msgs: u64,
+    #[serde(default)]
+    subscriptions_list_detail: Vec<Sub>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Sub {
+    subject: String,
+    #[serde(default)]
+    qgroup: Option<String>,
+    #[serde(default)]
+    msgs: u64,
+}
+
+/// One poll of every server that answers within the waits.
+pub async fn poll(client: &Client) -> FlowPoll {
+    let mut out = FlowPoll::default();
+    let inbox = client.new_inbox();
+    let mut replies = match client.subscribe(inbox.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            out.error = Some(format!("cannot ask for connections: {e}"));
+            return out;
+        }
+    };
+    let body = format!(r#"{{"subscriptions":true,"subscriptions_detail":true,"limit":{LIMIT}}}"#);
+    if let Err(e) = client.publish_with_reply(SUBJECT, inbox, body.into()).await {
+        out.error = Some(format!("cannot ask for connections: {e}"));
+        return out;
+    }
+    let mut wait = FIRST;
+    while let Ok(Some(msg)) = tokio::time::timeout(wait, replies.next()).await {
+        wait = MORE;
+        let reply: Reply = match serde_json::from_slice(&msg.payload) {
+            Ok(r) => r,
+            Err(e) => {
+                out.error = Some(format!("an unreadable CONNZ answer ({e})"));
+                continue;
+            }
+        };
+        if let Some(e) = reply.error {
+            out.error = Some(format!("the server refused CONNZ: {}", e.description));
+            continue;
+        }
+        let Some(data) = reply.data else { continue };
+        out.servers += 1;
+        let server = reply.server.map(|s| s.name).unwrap_or_default();
+        out.truncated |= data.total > data.connections.len();
+        for c in data.connections {
+            for s in c.subscriptions_list_detail {
+                out.subscriptions.push(Subscription {
+                    server: server.clone(),
+                    cid: c.cid,
+                    subject: s.subject,
+                    queue: s.qgroup.filter(|q| !q.is_empty()),
+                    msgs: s.msgs,
+                });
+            }
+            out.connections.push(Connection {
+                server: server.clone(),
+                cid: c.cid,
+                name: if c.name.is_empty() {
+                    format!("cid {} ({}:{})", c.cid, c.ip, c.port)
+                } else {
+                    c.name
+                },
+                pending_bytes: c.pending_bytes,
+                out_msgs: c.out_msgs,
+                pending_growing: false,
+            });
+        }
+    }
+    if out.servers == 0 && out.error.is_none() {
+        out.error = Some(
+            "no server answered $SYS.REQ.ACCOUNT.PING.CONNZ (it needs nats-server 2.2 or newer with the system account)"
+                .into(),
+        );
+    }
+    out
+}
+
+/// Polls every `interval` until the engine stops.
+pub async fn run(client: Client, interval: Duration, control: Sender<Control>) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let p = poll(&client).await;
+        if control.send(Control::Flow(now_ns(), Box::new(p))).is_err() {
+            return;
+        }
+    }
+}

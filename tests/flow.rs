@@ -1,0 +1,91 @@
+//! Who consumes what, against a real nats-server: flowscope asks the
+//! server for its connections and subscriptions and shows, per subject,
+//! the connections that take it, queue groups with their members, and how
+//! many copies of each message the server delivers.
+
+mod support;
+
+use std::time::Duration;
+
+use flowscope::analysis::snapshot::Snapshot;
+use flowscope::cli::ViewArgs;
+
+async fn named(url: &str, name: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .connect(url)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn subscribers_queue_groups_and_fan_out_come_from_the_server() {
+    let server = support::server();
+    let url = server.url();
+    let orders = named(&url, "orders-svc").await;
+    let _o = orders.subscribe("orders.*").await.unwrap();
+    let w1 = named(&url, "worker-1").await;
+    let _q1 = w1
+        .queue_subscribe("payments.>", "workers".into())
+        .await
+        .unwrap();
+    let w2 = named(&url, "worker-2").await;
+    let _q2 = w2
+        .queue_subscribe("payments.>", "workers".into())
+        .await
+        .unwrap();
+    let audit = named(&url, "audit").await;
+    let _a = audit.subscribe(">").await.unwrap();
+    for c in [&orders, &w1, &w2, &audit] {
+        support::settle(c).await;
+    }
+    let publisher = support::client(&url).await;
+    for i in 0..4 {
+        publisher
+            .publish(format!("payments.card.{i}"), "{}".into())
+            .await
+            .unwrap();
+    }
+    support::settle(&publisher).await;
+
+    let live = support::attach(
+        &server,
+        &[">"],
+        ViewArgs {
+            lag_interval: Duration::from_millis(200),
+            ..ViewArgs::default()
+        },
+    )
+    .await;
+    let seen = |s: &Snapshot| s.flow.polls > 0 && !s.flow.subscribers("payments.card.1").is_empty();
+    let snap = support::wait_for(&live, Duration::from_secs(20), "a CONNZ poll", seen).await;
+    let flow = &snap.flow;
+    assert_eq!(flow.error, None);
+    assert_eq!(flow.servers, 1);
+
+    let mut names: Vec<_> = flow
+        .subscribers("orders.created")
+        .iter()
+        .map(|s| s.connection.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["audit", "orders-svc"],
+        "flowscope itself is not listed"
+    );
+
+    let fan = flow.fan_out("payments.card.1");
+    assert_eq!(fan.plain, 1, "audit takes every message");
+    assert_eq!(fan.groups, vec![("workers".to_owned(), 2)]);
+    assert_eq!(fan.deliveries(), 2);
+    let shared: u64 = flow
+        .subscribers("payments.card.1")
+        .iter()
+        .filter(|s| s.subscription.queue.is_some())
+        .map(|s| s.subscription.msgs)
+        .sum();
+    assert_eq!(shared, 4, "the group shared the four messages");
+    assert!(flow.fan_out("customers.profile").plain == 1, "only audit");
+    live.stop();
+}
