@@ -137,6 +137,7 @@ pub async fn run_live(
         source: args.source.clone(),
         retain: HEADLESS,
         lag_interval: std::time::Duration::ZERO,
+        monitor: None,
     };
     let opts = session::AttachOptions {
         stop_after: args.count,

@@ -334,6 +334,10 @@ pub struct ViewArgs {
     /// How often JetStream consumer lag is polled (0 turns the poller off).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
     pub lag_interval: Duration,
+    /// The server's HTTP monitoring address (http://host:8222): who consumes
+    /// what is read from its /connz instead of asking over NATS.
+    #[arg(long, value_name = "URL")]
+    pub monitor: Option<String>,
 }
 
 /// Parses an interval such as `2s` or `500ms`; `0` means off.

@@ -46,6 +46,7 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
             max_bytes: u64::MAX,
         },
         lag_interval: args.lag_interval,
+        monitor: None,
     };
     let opts = AttachOptions {
         stop_after: args.count,

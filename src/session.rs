@@ -215,6 +215,7 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
     if let Some(c) = js_client.as_ref().filter(|_| polling) {
         tasks.push(tokio::spawn(flow::run(
             c.clone(),
+            view.monitor.clone(),
             view.lag_interval,
             pipeline.control.clone(),
         )));

@@ -89,3 +89,50 @@ async fn subscribers_queue_groups_and_fan_out_come_from_the_server() {
     assert!(flow.fan_out("customers.profile").plain == 1, "only audit");
     live.stop();
 }
+
+#[tokio::test]
+async fn the_http_monitoring_port_gives_the_same_map() {
+    let http = flowscope::demo::server::free_port().unwrap();
+    let server = support::server_with(flowscope::demo::server::ServerOptions {
+        config: Some(format!("http_port: {http}\n")),
+        ..Default::default()
+    });
+    let url = server.url();
+    let billing = named(&url, "billing").await;
+    let _b = billing.subscribe("invoices.>").await.unwrap();
+    support::settle(&billing).await;
+    let live = support::attach(
+        &server,
+        &[">"],
+        ViewArgs {
+            lag_interval: Duration::from_millis(200),
+            monitor: Some(format!("http://127.0.0.1:{http}")),
+            ..ViewArgs::default()
+        },
+    )
+    .await;
+    let seen = |s: &Snapshot| s.flow.polls > 0 && !s.flow.subscribers("invoices.new").is_empty();
+    let snap = support::wait_for(&live, Duration::from_secs(20), "a /connz poll", seen).await;
+    let subs = snap.flow.subscribers("invoices.new");
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].connection.name, "billing");
+    assert_eq!(subs[0].subscription.subject, "invoices.>");
+    live.stop();
+
+    // A wrong address is said plainly in the view, and nothing else breaks.
+    let live = support::attach(
+        &server,
+        &[">"],
+        ViewArgs {
+            lag_interval: Duration::from_millis(200),
+            monitor: Some("http://127.0.0.1:1".into()),
+            ..ViewArgs::default()
+        },
+    )
+    .await;
+    let failed = |s: &Snapshot| s.flow.error.is_some();
+    let snap = support::wait_for(&live, Duration::from_secs(20), "a failed poll", failed).await;
+    let e = snap.flow.error.clone().unwrap();
+    assert!(e.contains("cannot read http://127.0.0.1:1/connz"), "{e}");
+    live.stop();
+}

@@ -45,6 +45,8 @@ struct ApiError {
 #[derive(Debug, Deserialize)]
 struct Connz {
     #[serde(default)]
+    server_id: String,
+    #[serde(default)]
     total: usize,
     #[serde(default)]
     connections: Vec<Conn>,
@@ -107,32 +109,8 @@ pub async fn poll(client: &Client) -> FlowPoll {
             continue;
         }
         let Some(data) = reply.data else { continue };
-        out.servers += 1;
         let server = reply.server.map(|s| s.name).unwrap_or_default();
-        out.truncated |= data.total > data.connections.len();
-        for c in data.connections {
-            for s in c.subscriptions_list_detail {
-                out.subscriptions.push(Subscription {
-                    server: server.clone(),
-                    cid: c.cid,
-                    subject: s.subject,
-                    queue: s.qgroup.filter(|q| !q.is_empty()),
-                    msgs: s.msgs,
-                });
-            }
-            out.connections.push(Connection {
-                server: server.clone(),
-                cid: c.cid,
-                name: if c.name.is_empty() {
-                    format!("cid {} ({}:{})", c.cid, c.ip, c.port)
-                } else {
-                    c.name
-                },
-                pending_bytes: c.pending_bytes,
-                out_msgs: c.out_msgs,
-                pending_growing: false,
-            });
-        }
+        add(&mut out, server, data);
     }
     if out.servers == 0 && out.error.is_none() {
         out.error = Some(
@@ -143,13 +121,82 @@ pub async fn poll(client: &Client) -> FlowPoll {
     out
 }
 
-/// Polls every `interval` until the engine stops.
-pub async fn run(client: Client, interval: Duration, control: Sender<Control>) {
+/// Adds one server's connections to the poll.
+fn add(out: &mut FlowPoll, server: String, data: Connz) {
+    out.servers += 1;
+    out.truncated |= data.total > data.connections.len();
+    for c in data.connections {
+        for s in c.subscriptions_list_detail {
+            out.subscriptions.push(Subscription {
+                server: server.clone(),
+                cid: c.cid,
+                subject: s.subject,
+                queue: s.qgroup.filter(|q| !q.is_empty()),
+                msgs: s.msgs,
+            });
+        }
+        out.connections.push(Connection {
+            server: server.clone(),
+            cid: c.cid,
+            name: if c.name.is_empty() {
+                format!("cid {} ({}:{})", c.cid, c.ip, c.port)
+            } else {
+                c.name
+            },
+            pending_bytes: c.pending_bytes,
+            out_msgs: c.out_msgs,
+            pending_growing: false,
+        });
+    }
+}
+
+/// One poll of the server's HTTP monitoring endpoint (`--monitor`).
+pub fn poll_monitor(base: &str) -> FlowPoll {
+    let mut out = FlowPoll::default();
+    let url = format!(
+        "{}/connz?subs=detail&limit={LIMIT}",
+        base.trim_end_matches('/')
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(FIRST))
+        .build()
+        .into();
+    let body = agent
+        .get(&url)
+        .call()
+        .map_err(|e| e.to_string())
+        .and_then(|mut r| r.body_mut().read_to_string().map_err(|e| e.to_string()));
+    match body.and_then(|b| serde_json::from_str::<Connz>(&b).map_err(|e| e.to_string())) {
+        Ok(data) => {
+            let server = data.server_id.clone();
+            add(&mut out, server, data);
+        }
+        Err(e) => out.error = Some(format!("cannot read {url}: {e}")),
+    }
+    out
+}
+
+/// Polls every `interval` until the engine stops: the monitoring endpoint
+/// when one is given, else over NATS.
+pub async fn run(
+    client: Client,
+    monitor: Option<String>,
+    interval: Duration,
+    control: Sender<Control>,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let p = poll(&client).await;
+        let p = match &monitor {
+            Some(url) => {
+                let url = url.clone();
+                tokio::task::spawn_blocking(move || poll_monitor(&url))
+                    .await
+                    .unwrap_or_default()
+            }
+            None => poll(&client).await,
+        };
         if control.send(Control::Flow(now_ns(), Box::new(p))).is_err() {
             return;
         }
