@@ -19,7 +19,7 @@
 //! 7. `OK`: otherwise (the lag is shrinking or holding while the consumer
 //!    makes progress).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -250,8 +250,11 @@ impl Sample {
 }
 
 /// The verdict on the last `rules.window` samples (oldest first), and the
-/// rule that gave it.
+/// rule that gave it. Older samples are not looked at: a rewind long ago
+/// is forgotten once it leaves the window.
 pub fn judge(samples: &[Sample], rules: HealthRules) -> (Health, &'static str) {
+    let window = rules.window.max(2);
+    let samples = &samples[samples.len().saturating_sub(window)..];
     let rewound = samples.windows(2).any(|p| {
         p[1].delivered_seq < p[0].delivered_seq
             || p[1].delivered_cseq < p[0].delivered_cseq
@@ -263,11 +266,10 @@ pub fn judge(samples: &[Sample], rules: HealthRules) -> (Health, &'static str) {
             "a sequence went backwards (reset or recreated)",
         );
     }
-    let window = rules.window.max(2);
     if samples.len() < window {
         return (Health::Unknown, "not enough samples yet");
     }
-    let w = &samples[samples.len() - window..];
+    let w = samples;
     let (first, last) = (w[0], w[w.len() - 1]);
     if w.iter().any(|s| s.lag() <= rules.allowed_lag) {
         return (Health::Ok, "caught up in the window");
@@ -325,7 +327,7 @@ pub struct ConsumerLag {
     /// When the latest sample was taken (ns).
     pub t: i64,
     /// Recent samples, oldest first (at most [`HISTORY`]).
-    pub history: Arc<Vec<Sample>>,
+    pub history: imbl::Vector<Sample>,
     pub rate: Option<f64>,
     pub catch_up_secs: Option<f64>,
     pub rules: HealthRules,
@@ -372,7 +374,7 @@ impl LagView {
 #[derive(Debug, Clone, Default)]
 pub struct LagBook {
     config: LagConfig,
-    history: HashMap<(String, String), VecDeque<Sample>>,
+    history: HashMap<(String, String), imbl::Vector<Sample>>,
     polls: u64,
     view: Arc<LagView>,
 }
@@ -419,9 +421,14 @@ impl LagBook {
                 }
             }
             let rules = self.config.rules_for(&c.stream, &c.name);
-            let samples: Vec<Sample> = h.iter().copied().collect();
-            let (health, reason) = judge(&samples, rules);
-            let recent = &samples[samples.len().saturating_sub(rules.window.max(2))..];
+            let window = rules.window.max(2);
+            let recent: Vec<Sample> = h
+                .iter()
+                .skip(h.len().saturating_sub(window))
+                .copied()
+                .collect();
+            let (health, reason) = judge(&recent, rules);
+            let recent = &recent[..];
             by_stream.entry(&c.stream).or_default().push(ConsumerLag {
                 state: c.clone(),
                 health,
@@ -429,7 +436,7 @@ impl LagBook {
                 t,
                 rate: lag_rate(recent),
                 catch_up_secs: catch_up_secs(recent),
-                history: Arc::new(samples),
+                history: h.clone(),
                 rules,
             });
         }
@@ -506,6 +513,14 @@ mod tests {
             judge(&[s(0, 5, 0, 10, 10), s(2, 5, 0, 3, 3)], RULES).0,
             Health::Rewind
         );
+    }
+
+    #[test]
+    fn a_rewind_is_forgotten_once_it_leaves_the_window() {
+        let mut h = vec![s(0, 5, 0, 10, 10), s(2, 5, 0, 3, 3)];
+        assert_eq!(judge(&h, RULES).0, Health::Rewind);
+        h.extend([s(4, 0, 0, 5, 5), s(6, 0, 0, 7, 7), s(8, 0, 0, 9, 9)]);
+        assert_eq!(judge(&h, RULES).0, Health::Ok);
     }
 
     #[test]

@@ -95,10 +95,10 @@ fn catch_up(c: &ConsumerLag) -> String {
     }
 }
 
-fn trend(history: &[Sample]) -> String {
-    let recent = &history[history.len().saturating_sub(TREND)..];
-    let values: Vec<u32> = recent
+fn trend(history: &imbl::Vector<Sample>) -> String {
+    let values: Vec<u32> = history
         .iter()
+        .skip(history.len().saturating_sub(TREND))
         .map(|s| s.lag().min(u32::MAX as u64) as u32)
         .collect();
     format::sparkline(&values)
