@@ -6,17 +6,12 @@
 //! prints both and the ratio, and the poll time against the 2 s poll
 //! interval. Run: `cargo bench --bench lag`.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use flowscope::analysis::lag::{ConsumerState, LagPoll, StreamState};
 use flowscope::analysis::{Engine, EngineConfig};
-use flowscope::format::TimeZone;
-use flowscope::tui::app::{App, UiOptions};
-use flowscope::tui::theme::Theme;
-use flowscope::tui::views;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const S: i64 = 1_000_000_000;
 const HISTORY: u64 = 600;
@@ -74,41 +69,11 @@ fn engine_with(streams: usize, per_stream: usize) -> (Engine, Duration) {
     (e, times[2])
 }
 
-/// Median time to draw one frame of the lag view, moving the selection.
-fn frame_time(e: &mut Engine) -> Duration {
-    let mut app = App::new(
-        Arc::new(e.snapshot()),
-        UiOptions {
-            tz: TimeZone::Utc,
-            theme: Theme::builtin(),
-            notices: Vec::new(),
-        },
-    );
-    app.on_key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Char('5'),
-    ));
-    let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();
-    let mut times = Vec::with_capacity(FRAMES);
-    for i in 0..FRAMES {
-        let key = if i % 2 == 0 {
-            crossterm::event::KeyCode::Down
-        } else {
-            crossterm::event::KeyCode::Up
-        };
-        app.on_key(crossterm::event::KeyEvent::from(key));
-        let start = Instant::now();
-        term.draw(|f| views::render(&mut app, f)).unwrap();
-        times.push(start.elapsed());
-    }
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn main() {
     let (mut small, small_poll) = engine_with(1, 10);
     let (mut big, big_poll) = engine_with(10, 100);
-    let small_frame = frame_time(&mut small);
-    let big_frame = frame_time(&mut big);
+    let small_frame = common::frame_time(&mut small, '5', FRAMES);
+    let big_frame = common::frame_time(&mut big, '5', FRAMES);
     println!("history: {HISTORY} polls per consumer");
     println!("baseline: one poll of 10 consumers taken in:      {small_poll:>10.1?}");
     println!(

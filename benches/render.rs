@@ -8,19 +8,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flowscope::analysis::filter::Filter;
 use flowscope::analysis::store::Retention;
 use flowscope::analysis::{Engine, EngineConfig};
 use flowscope::demo::sim::SimConfig;
-use flowscope::format::TimeZone;
-use flowscope::tui::app::{App, UiOptions};
-use flowscope::tui::theme::Theme;
-use flowscope::tui::views;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const FRAMES: usize = 300;
 
@@ -40,38 +33,6 @@ fn engine_with(n: usize) -> (Engine, Duration) {
     (e, start.elapsed())
 }
 
-/// Median time to draw one frame of `view` ("1" stream, "2" subjects).
-fn frame_time(e: &mut Engine, view: char) -> Duration {
-    let mut app = App::new(
-        Arc::new(e.snapshot()),
-        UiOptions {
-            tz: TimeZone::Utc,
-            theme: Theme::builtin(),
-            notices: Vec::new(),
-        },
-    );
-    app.on_key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Char(view),
-    ));
-    let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();
-    let mut times = Vec::with_capacity(FRAMES);
-    for i in 0..FRAMES {
-        // Alternate the selection so the detail pane is rebuilt each frame.
-        let key = if i % 2 == 0 {
-            crossterm::event::KeyCode::Up
-        } else {
-            crossterm::event::KeyCode::Down
-        };
-        app.on_key(crossterm::event::KeyEvent::from(key));
-        app.on_snapshot(Arc::new(e.snapshot()));
-        let start = Instant::now();
-        term.draw(|f| views::render(&mut app, f)).unwrap();
-        times.push(start.elapsed());
-    }
-    times.sort();
-    times[FRAMES / 2]
-}
-
 fn main() {
     let (mut small, _) = engine_with(1_000);
     let (mut big, ingest) = engine_with(1_000_000);
@@ -83,8 +44,8 @@ fn main() {
         snap.status.retained_bytes as f64 / (1024.0 * 1024.0)
     );
     for (name, view) in [("stream + detail", '1'), ("subjects", '2')] {
-        let base = frame_time(&mut small, view);
-        let heavy = frame_time(&mut big, view);
+        let base = common::frame_time(&mut small, view, FRAMES);
+        let heavy = common::frame_time(&mut big, view, FRAMES);
         println!(
             "frame ({name}): {:.0?} with 1,000 events (baseline), {:.0?} with 1,000,000 events: ratio {:.2}",
             base,

@@ -391,12 +391,7 @@ fn render_consumer(
     f.render_widget(chart, chart_area);
 
     let st = &c.state;
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<13}"), theme.muted),
-            Span::styled(v, theme.text),
-        ])
-    };
+    let field = |k: &str, v: String| field_line(k, 13, v, theme);
     let mut lines = vec![
         Line::from(vec![
             Span::styled(c.health.label(), health_style(c.health, theme)),
@@ -498,6 +493,14 @@ fn render_consumer(
     f.render_widget(Paragraph::new(wrap(lines, inner.width as usize)), inner);
 }
 
+/// `Key        value`, the key padded to `width`.
+fn field_line(key: &str, width: usize, value: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{key:<width$}"), theme.muted),
+        Span::styled(value, theme.text),
+    ])
+}
+
 fn limit(v: i64) -> String {
     if v < 0 {
         "unlimited".into()
@@ -516,12 +519,7 @@ fn render_stream(app: &App, f: &mut Frame, area: Rect, s: &StreamLag, theme: &Th
             "-".into()
         }
     };
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<11}"), theme.muted),
-            Span::styled(v, theme.text),
-        ])
-    };
+    let field = |k: &str, v: String| field_line(k, 11, v, theme);
     let mut lines = vec![
         field("Retention", st.retention.clone()),
         field(
