@@ -95,11 +95,29 @@ fn catch_up(c: &ConsumerLag) -> String {
     }
 }
 
+/// The lag over the last polls, scaled between its lowest and highest so
+/// that growth shows even on a large lag; a steady lag is a flat line.
 fn trend(history: &imbl::Vector<Sample>) -> String {
-    let values: Vec<u32> = history
+    let lags: Vec<u64> = history
         .iter()
         .skip(history.len().saturating_sub(TREND))
-        .map(|s| s.lag().min(u32::MAX as u64) as u32)
+        .map(Sample::lag)
+        .collect();
+    let (min, max) = match (lags.iter().min(), lags.iter().max()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ => return String::new(),
+    };
+    if max == 0 {
+        return " ".repeat(lags.len());
+    }
+    if max == min {
+        return "▄".repeat(lags.len());
+    }
+    // Zero draws as a blank: keep the lowest lag visible as the lowest bar.
+    let floor = min.saturating_sub((max - min) / 7 + 1);
+    let values: Vec<u32> = lags
+        .iter()
+        .map(|&l| ((l - floor).min(u32::MAX as u64)) as u32)
         .collect();
     format::sparkline(&values)
 }
