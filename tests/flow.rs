@@ -136,3 +136,59 @@ async fn the_http_monitoring_port_gives_the_same_map() {
     assert!(e.contains("cannot read http://127.0.0.1:1/connz"), "{e}");
     live.stop();
 }
+
+#[tokio::test]
+async fn with_the_monitoring_port_slow_consumers_the_server_closed_are_counted() {
+    use std::io::Write;
+    let http = flowscope::demo::server::free_port().unwrap();
+    let server = support::server_with(flowscope::demo::server::ServerOptions {
+        config: Some(format!(
+            "http_port: {http}\nmax_payload: 65536\nmax_pending: 262144\nwrite_deadline: \"500ms\"\n"
+        )),
+        ..Default::default()
+    });
+    let url = server.url();
+    // A client that subscribes and then never reads.
+    let mut sluggish = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    sluggish
+        .write_all(b"CONNECT {\"name\":\"sluggish\",\"verbose\":false}\r\nSUB big.> 1\r\nPING\r\n")
+        .unwrap();
+    let publisher = support::client(&url).await;
+    support::settle(&publisher).await;
+    let payload = bytes::Bytes::from(vec![b'x'; 60 * 1024]);
+    for _ in 0..800 {
+        publisher.publish("big.x", payload.clone()).await.unwrap();
+    }
+    support::settle(&publisher).await;
+    // It comes back under the same name, as clients do.
+    let again = named(&url, "sluggish").await;
+    let _s = again.subscribe("big.>").await.unwrap();
+    support::settle(&again).await;
+    let live = support::attach(
+        &server,
+        &["nothing.here"],
+        ViewArgs {
+            lag_interval: Duration::from_millis(200),
+            monitor: Some(format!("http://127.0.0.1:{http}")),
+            ..ViewArgs::default()
+        },
+    )
+    .await;
+    let seen = |s: &Snapshot| {
+        s.flow
+            .subscribers("big.x")
+            .iter()
+            .any(|x| x.connection.name == "sluggish" && x.connection.slow_closed > 0)
+    };
+    let snap = support::wait_for(
+        &live,
+        Duration::from_secs(20),
+        "a counted slow consumer",
+        seen,
+    )
+    .await;
+    let subs = snap.flow.subscribers("big.x");
+    assert_eq!(subs[0].connection.slow_closed, 1);
+    drop(sluggish);
+    live.stop();
+}

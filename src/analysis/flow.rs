@@ -19,6 +19,9 @@ pub struct Connection {
     pub out_msgs: u64,
     /// Pending bytes grew since the previous poll.
     pub pending_growing: bool,
+    /// Connections of this client name the server closed as slow
+    /// consumers (known with `--monitor`, from its closed connections).
+    pub slow_closed: u64,
 }
 
 /// One subscription of one connection.
@@ -43,6 +46,9 @@ pub struct FlowPoll {
     /// Some connections were left out (the server's page limit).
     pub truncated: bool,
     pub error: Option<String>,
+    /// Slow-consumer closes by client name, when the server says
+    /// (`--monitor`: its recently closed connections).
+    pub slow_closed: HashMap<String, u64>,
 }
 
 /// A subscriber of a subject, ready to show.
@@ -155,6 +161,7 @@ impl FlowBook {
                 pending.insert(key, c.pending_bytes);
                 Connection {
                     pending_growing: before.is_some_and(|b| c.pending_bytes > b),
+                    slow_closed: poll.slow_closed.get(&c.name).copied().unwrap_or(0),
                     ..c.clone()
                 }
             })

@@ -67,6 +67,9 @@ struct Conn {
     out_msgs: u64,
     #[serde(default)]
     subscriptions_list_detail: Vec<Sub>,
+    /// Why a closed connection was closed.
+    #[serde(default)]
+    reason: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +149,7 @@ fn add(out: &mut FlowPoll, server: String, data: Connz) {
             pending_bytes: c.pending_bytes,
             out_msgs: c.out_msgs,
             pending_growing: false,
+            slow_closed: 0,
         });
     }
 }
@@ -171,7 +175,30 @@ pub fn poll_monitor(base: &str) -> FlowPoll {
             let server = data.server_id.clone();
             add(&mut out, server, data);
         }
-        Err(e) => out.error = Some(format!("cannot read {url}: {e}")),
+        Err(e) => {
+            out.error = Some(format!("cannot read {url}: {e}"));
+            return out;
+        }
+    }
+    // Slow consumers are closed by the server: count them by client name
+    // among the connections it remembers as closed.
+    let closed = format!(
+        "{}/connz?state=closed&limit={LIMIT}",
+        base.trim_end_matches('/')
+    );
+    let body = agent
+        .get(&closed)
+        .call()
+        .map_err(|e| e.to_string())
+        .and_then(|mut r| r.body_mut().read_to_string().map_err(|e| e.to_string()));
+    if let Ok(data) =
+        body.and_then(|b| serde_json::from_str::<Connz>(&b).map_err(|e| e.to_string()))
+    {
+        for c in data.connections {
+            if c.reason.starts_with("Slow Consumer") && !c.name.is_empty() {
+                *out.slow_closed.entry(c.name).or_default() += 1;
+            }
+        }
     }
     out
 }

@@ -201,6 +201,12 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
         if c.pending_growing {
             spans.push(Span::styled("  ▲ pending grows", theme.warn));
         }
+        if c.slow_closed > 0 {
+            spans.push(Span::styled(
+                format!("  slow consumer ×{}", c.slow_closed),
+                theme.error,
+            ));
+        }
         lines.push(Line::from(spans));
     }
     f.render_widget(Paragraph::new(lines), inner);
