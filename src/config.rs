@@ -18,6 +18,7 @@ use crate::analysis::dedup::DedupBy;
 use crate::analysis::fields::{FieldChain, FieldSet, FieldSource, SubjectFields};
 use crate::analysis::json::MAX_POINTERS;
 use crate::analysis::lag::RulesOverride;
+use crate::analysis::saga::{self, SagaDef};
 use crate::error::UserError;
 use crate::subject::SubjectPattern;
 
@@ -122,6 +123,19 @@ struct LagSection {
     consumers: Vec<LagOverride>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SagaSection {
+    name: String,
+    correlation: Option<Chain>,
+    steps: Vec<String>,
+    #[serde(default)]
+    failure: Vec<String>,
+    #[serde(default)]
+    compensation: Vec<String>,
+    timeout: Option<Span>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
@@ -139,6 +153,8 @@ struct ConfigFile {
     kinds: HashMap<String, Kind>,
     #[serde(default)]
     lag: LagSection,
+    #[serde(default)]
+    sagas: Vec<SagaSection>,
 }
 
 fn apply(fields: &mut FieldSet, section: FieldsSection) {
@@ -215,6 +231,31 @@ pub fn parse(text: &str, origin: &str) -> Result<AnalysisConfig, UserError> {
     }
     if let Some(a) = file.lag.allowed_lag {
         cfg.lag.rules.allowed_lag = a;
+    }
+    for sg in file.sagas {
+        let bad = |why: String| UserError(format!("{origin}: [[sagas]] {}: {why}", sg.name));
+        if sg.steps.is_empty() {
+            return Err(bad("list its steps (steps = [\"First\", ...])".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in sg.steps.iter().chain(&sg.failure).chain(&sg.compensation) {
+            if !seen.insert(t.as_str()) {
+                return Err(bad(format!(
+                    "{t} is listed twice; a type has one role in a saga"
+                )));
+            }
+        }
+        if cfg.sagas.iter().any(|d| d.name == sg.name) {
+            return Err(bad("a saga of that name is already defined".into()));
+        }
+        cfg.sagas.push(SagaDef {
+            name: sg.name.clone(),
+            correlation: sg.correlation.map(|Chain(c)| c),
+            steps: sg.steps,
+            failure: sg.failure,
+            compensation: sg.compensation,
+            timeout: sg.timeout.map_or(saga::DEFAULT_TIMEOUT, |Span(d)| d),
+        });
     }
     cfg.lag.overrides = file
         .lag
@@ -387,6 +428,49 @@ consumer = \"x\"
         .unwrap_err()
         .0;
         assert!(err.contains("stream"), "{err}");
+    }
+
+    #[test]
+    fn saga_definitions_parse_and_bad_ones_are_refused() {
+        let cfg = parse(
+            r#"
+[[sagas]]
+name         = "order"
+correlation  = ["/order_id"]
+steps        = ["OrderCreated", "InventoryReserved", "PaymentProcessed", "OrderShipped"]
+failure      = ["PaymentFailed", "InventoryUnavailable"]
+compensation = ["InventoryReleased", "OrderCancelled"]
+timeout      = "30s"
+"#,
+            "flowscope.toml",
+        )
+        .unwrap();
+        let d = &cfg.sagas[0];
+        assert_eq!(d.name, "order");
+        assert_eq!(d.steps.len(), 4);
+        assert_eq!(d.timeout, Duration::from_secs(30));
+        assert_eq!(
+            d.correlation.as_ref().unwrap().0,
+            vec![FieldSource::Pointer("/order_id".into())]
+        );
+        let err = parse("[[sagas]]\nname = \"x\"\nsteps = []\n", "f.toml")
+            .unwrap_err()
+            .0;
+        assert!(err.contains("list its steps"), "{err}");
+        let err = parse(
+            "[[sagas]]\nname = \"x\"\nsteps = [\"A\"]\nfailure = [\"A\"]\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .0;
+        assert!(err.contains("A is listed twice"), "{err}");
+        let err = parse(
+            "[[sagas]]\nname = \"x\"\nsteps = [\"A\"]\ntimeout = \"soon\"\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .0;
+        assert!(err.contains("f.toml:4"), "{err}");
     }
 
     #[test]

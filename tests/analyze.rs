@@ -219,3 +219,80 @@ async fn the_demo_flow_shows_its_schema_drift_and_event_kinds() {
     assert_eq!(kind("ReserveInventory"), ("command".into(), true));
     assert_eq!(kind("OrderCreated"), ("domain".into(), false));
 }
+
+/// The demo's order saga, as a user would define it.
+const ORDER_SAGA: &str = r#"
+[[sagas]]
+name         = "order"
+steps        = ["OrderCreated", "InventoryReserved", "PaymentProcessed", "OrderShipped"]
+failure      = ["PaymentFailed"]
+compensation = ["InventoryReleased", "OrderCancelled"]
+timeout      = "700ms"
+"#;
+
+#[tokio::test]
+async fn saga_states_match_what_the_simulation_did() {
+    let server = support::server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("flowscope.toml");
+    std::fs::write(&cfg, ORDER_SAGA).unwrap();
+    let (analyze, _) = start_analyze(
+        &url,
+        &[
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "json",
+            "--duration",
+            "5s",
+            "--fail-on",
+            "stuck",
+        ],
+    );
+    let sim = support::simulate(
+        &url,
+        SimConfig {
+            seed: 21,
+            dup_rate: 0.0,
+            ooo_rate: 0.0,
+            gap_rate: 0.0,
+            fail_rate: 0.2,
+            stuck_rate: 0.1,
+            drift_after: None,
+            ..SimConfig::default()
+        },
+        1_000.0,
+        1500,
+    )
+    .await;
+    // One more event a second later moves the event clock past every
+    // stuck order's timeout.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let client = support::client(&url).await;
+    client.publish("clock.tick", "{}".into()).await.unwrap();
+    support::settle(&client).await;
+    let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
+        .await
+        .unwrap();
+    let s = &r["sagas"];
+    assert_eq!(s["completed"], sim.completed, "{sim:?} {s}");
+    assert_eq!(s["compensated"], sim.compensated, "{sim:?}");
+    assert_eq!(s["failed"], sim.failed, "{sim:?}");
+    assert_eq!(s["stuck"], sim.stuck, "{sim:?}");
+    assert_eq!(s["in_progress"], 0);
+    assert_eq!(s["total"], sim.orders);
+    assert!(sim.stuck > 0 && sim.failed + sim.compensated > 0, "{sim:?}");
+    let order = &s["types"][0];
+    assert_eq!(order["name"], "order");
+    assert!(order["end_to_end_ms"]["p50"].as_u64().is_some());
+    assert!(
+        order["step_durations_ms"]["OrderCreated → InventoryReserved"]["count"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let first = &s["items"][0];
+    assert_eq!(first["state"], "stuck", "stuck first");
+    assert_eq!(code, 3, "--fail-on stuck");
+}

@@ -4,6 +4,7 @@
 
 use super::flow::{FlowBook, FlowPoll};
 use super::lag::{LagBook, LagPoll};
+use super::saga::SagaBook;
 use std::sync::Arc;
 
 use super::AnalysisConfig;
@@ -82,6 +83,8 @@ pub struct Engine {
     lag: LagBook,
     /// Who subscribes to what (CONNZ polls).
     flow: FlowBook,
+    /// Saga instances.
+    sagas: SagaBook,
 }
 
 #[derive(Debug, Clone)]
@@ -101,7 +104,13 @@ impl Engine {
             ..Status::default()
         };
         let a = &config.analysis;
-        let extractor = Extractor::new(&a.fields, &a.subjects);
+        // Sagas with a correlation chain of their own read it as an extra.
+        let saga_chains: Vec<_> = a
+            .sagas
+            .iter()
+            .filter_map(|d| d.correlation.clone())
+            .collect();
+        let extractor = Extractor::with_extra(&a.fields, &a.subjects, &saga_chains);
         let detect = Detect::new(DetectConfig {
             dedup: a.dedup,
             ordering_max_keys: a.ordering_max_keys,
@@ -112,6 +121,7 @@ impl Engine {
         Engine {
             lag,
             flow: FlowBook::default(),
+            sagas: SagaBook::new(a.sagas.clone()),
             store: EventStore::new(config.retention),
             subjects: SubjectTree::new(config.max_subject_nodes),
             extractor,
@@ -148,6 +158,20 @@ impl Engine {
                 .map_or(env.received_ns, |t| t.max(env.received_ns)),
         );
         let d = self.extractor.describe(&env, true);
+        if !self.sagas.defs().is_empty() {
+            let mut extra = d.extra.iter();
+            let ids: Vec<Option<String>> = self
+                .sagas
+                .defs()
+                .iter()
+                .map(|def| match def.correlation {
+                    Some(_) => extra.next().cloned().flatten(),
+                    None => d.correlation.clone(),
+                })
+                .collect();
+            self.sagas
+                .observe(env.index, env.received_ns, &d.event_type, &ids);
+        }
         let findings = self.detect.observe(&env, &d);
         let ev = StoredEvent {
             env,
@@ -260,7 +284,12 @@ impl Engine {
     /// Roughly the bytes a clone of this engine adds (retained events are
     /// shared between clones and not counted).
     pub fn approx_clone_bytes(&self) -> usize {
-        self.detect.approx_bytes() + self.lag.approx_bytes()
+        self.detect.approx_bytes() + self.lag.approx_bytes() + self.sagas.approx_bytes()
+    }
+
+    /// The saga instances.
+    pub fn sagas(&self) -> &SagaBook {
+        &self.sagas
     }
 
     /// Takes in a poll of the servers' connections, taken at `t_ns`.

@@ -134,6 +134,8 @@ pub struct Described {
     pub top_fields: usize,
     /// (path hash, type) of every field, when asked for.
     pub shape: Vec<(u64, json::JsonType)>,
+    /// Values of the extractor's extra chains, in order.
+    pub extra: Vec<Option<String>>,
 }
 
 /// Reads fields from envelopes by the configured chains.
@@ -143,6 +145,8 @@ pub struct Extractor {
     headers: Vec<String>,
     global: Compiled,
     subjects: Vec<(SubjectPattern, Compiled)>,
+    /// More chains read from every event (saga correlations).
+    extra: Vec<Vec<Source>>,
 }
 
 impl Default for Extractor {
@@ -153,6 +157,11 @@ impl Default for Extractor {
 
 impl Extractor {
     pub fn new(global: &FieldSet, subjects: &[SubjectFields]) -> Self {
+        Self::with_extra(global, subjects, &[])
+    }
+
+    /// An extractor that also reads `extra` chains into `Described::extra`.
+    pub fn with_extra(global: &FieldSet, subjects: &[SubjectFields], extra: &[FieldChain]) -> Self {
         let mut pointers = Pointers::default();
         let mut headers: Vec<String> = Vec::new();
         let mut compile = |set: &FieldSet| {
@@ -189,11 +198,23 @@ impl Extractor {
             .iter()
             .map(|s| (s.pattern.clone(), compile(&s.fields)))
             .collect();
+        let extra = extra
+            .iter()
+            .map(|c| {
+                let set = FieldSet {
+                    correlation: c.clone(),
+                    ..FieldSet::default()
+                };
+                let [_, _, _, _, chain, _] = compile(&set).chains;
+                chain
+            })
+            .collect();
         Extractor {
             pointers,
             headers,
             global: global_c,
             subjects,
+            extra,
         }
     }
 
@@ -205,14 +226,15 @@ impl Extractor {
             .iter()
             .find(|(p, _)| p.matches(&env.subject))
             .map_or(&self.global, |(_, c)| c);
-        let pick = |chain: usize| -> Option<Scalar> {
-            compiled.chains[chain].iter().find_map(|s| match *s {
+        let pick_in = |chain: &[Source]| -> Option<Scalar> {
+            chain.iter().find_map(|s| match *s {
                 Source::Slot(i) => scanned.values[i].clone(),
                 Source::Header(i) => env
                     .header(&self.headers[i])
                     .map(|v| Scalar::Str(v.to_owned())),
             })
         };
+        let pick = |chain: usize| pick_in(&compiled.chains[chain]);
         let key = pick(2).map(|v| v.text());
         let described = Described {
             event_type: pick(0)
@@ -224,6 +246,11 @@ impl Extractor {
             sequence: pick(3).and_then(|v| v.int()),
             correlation: pick(4).map(|v| v.text()),
             time_ns: pick(5).and_then(|v| parse_time(&v)),
+            extra: self
+                .extra
+                .iter()
+                .map(|c| pick_in(c).map(|v| v.text()))
+                .collect(),
             is_json: scanned.is_json,
             top_fields: scanned.top_fields,
             shape: Vec::new(),

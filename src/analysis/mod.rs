@@ -12,6 +12,7 @@ pub mod flow;
 pub mod json;
 pub mod lag;
 pub mod ordering;
+pub mod saga;
 pub mod schema;
 pub mod snapshot;
 pub mod stats;
@@ -43,6 +44,8 @@ pub struct AnalysisConfig {
     pub kinds: HashMap<String, classify::Kind>,
     /// Consumer health thresholds.
     pub lag: lag::LagConfig,
+    /// Saga definitions (`[[sagas]]`).
+    pub sagas: Vec<saga::SagaDef>,
 }
 
 impl Default for AnalysisConfig {
@@ -55,6 +58,7 @@ impl Default for AnalysisConfig {
             schema_learn: schema::DEFAULT_LEARN,
             kinds: HashMap::new(),
             lag: lag::LagConfig::default(),
+            sagas: Vec::new(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 mod text;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -15,6 +15,7 @@ use crate::analysis::anomalies::AnomalyKind;
 use crate::analysis::classify::Kind;
 use crate::analysis::detect::{DupItem, MAX_REPORT_ITEMS, OooItem};
 use crate::analysis::ordering::OpenGap;
+use crate::analysis::saga::{Percentiles, SagaState};
 use crate::analysis::schema::Drift;
 
 /// Version of the report's JSON schema.
@@ -114,6 +115,109 @@ pub struct Report {
     /// Types with so many changes (data in object keys) that they are no
     /// longer checked.
     pub schema_unchecked_types: Vec<String>,
+    /// Saga instances, when sagas are defined in flowscope.toml.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sagas: Option<Sagas>,
+}
+
+/// The report's saga section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sagas {
+    pub total: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub compensated: u64,
+    pub in_progress: u64,
+    pub stuck: u64,
+    pub types: Vec<SagaType>,
+    /// Kept instances, stuck and failed first (at most 1,000).
+    pub items: Vec<SagaItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SagaType {
+    pub name: String,
+    pub counts: BTreeMap<&'static str, u64>,
+    /// From each step to the next (`"A → B"`), in ms.
+    pub step_durations_ms: BTreeMap<String, Percentiles>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_ms: Option<Percentiles>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SagaItem {
+    pub name: String,
+    pub id: String,
+    pub state: SagaState,
+    pub started: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+    pub duration_ms: i64,
+    pub events: Vec<String>,
+}
+
+fn sagas(engine: &Engine) -> Option<Sagas> {
+    let book = engine.sagas();
+    if book.defs().is_empty() {
+        return None;
+    }
+    let mut out = Sagas {
+        total: 0,
+        completed: 0,
+        failed: 0,
+        compensated: 0,
+        in_progress: 0,
+        stuck: 0,
+        types: Vec::new(),
+        items: Vec::new(),
+    };
+    for (i, def) in book.defs().iter().enumerate() {
+        let counts = book.counts(i);
+        for (state, n) in &counts {
+            out.total += n;
+            *match state {
+                SagaState::Completed => &mut out.completed,
+                SagaState::Failed => &mut out.failed,
+                SagaState::Compensated => &mut out.compensated,
+                SagaState::InProgress => &mut out.in_progress,
+                SagaState::Stuck => &mut out.stuck,
+            } += n;
+        }
+        let stats = book.stats(i);
+        out.types.push(SagaType {
+            name: def.name.clone(),
+            counts: SagaState::ALL
+                .iter()
+                .map(|s| (s.label(), counts.get(s).copied().unwrap_or(0)))
+                .collect(),
+            step_durations_ms: def
+                .steps
+                .windows(2)
+                .zip(&stats.steps)
+                .filter_map(|(w, d)| d.percentiles().map(|p| (format!("{} → {}", w[0], w[1]), p)))
+                .collect(),
+            end_to_end_ms: stats.end_to_end.percentiles(),
+        });
+    }
+    let mut items: Vec<_> = book.instances().map(|i| (book.state(i), i)).collect();
+    items.sort_by_key(|(state, i)| (*state, i.started_ns));
+    out.items = items
+        .into_iter()
+        .take(MAX_REPORT_ITEMS)
+        .map(|(state, i)| {
+            let ended = matches!(state, SagaState::Completed | SagaState::Compensated);
+            SagaItem {
+                name: book.defs()[i.saga].name.clone(),
+                id: i.id.clone(),
+                state,
+                started: rfc3339(i.started_ns),
+                ended: ended.then(|| rfc3339(i.last_ns)),
+                duration_ms: (i.last_ns - i.started_ns) / 1_000_000,
+                events: i.events.iter().map(|e| e.event_type.to_string()).collect(),
+            }
+        })
+        .collect();
+    Some(out)
 }
 
 fn rfc3339(ns: i64) -> String {
@@ -184,6 +288,7 @@ impl Report {
             schema_drift: det.items.drift.clone(),
             schema_drift_total: det.schemas.total(),
             schema_unchecked_types: det.schemas.capped_types(),
+            sagas: sagas(engine),
         }
     }
 
@@ -197,6 +302,8 @@ impl Report {
             FailKind::Drift => self.schema_drift_total,
             FailKind::Redelivery => self.redeliveries.count,
             FailKind::Reset => self.out_of_order.resets,
+            FailKind::Stuck => self.sagas.as_ref().map_or(0, |s| s.stuck),
+            FailKind::Failed => self.sagas.as_ref().map_or(0, |s| s.failed),
         }
     }
 
@@ -227,6 +334,10 @@ pub enum FailKind {
     Redelivery,
     /// A sequence reset.
     Reset,
+    /// A stuck saga (sagas defined in flowscope.toml).
+    Stuck,
+    /// A failed saga, not compensated.
+    Failed,
 }
 
 impl FailKind {
@@ -239,6 +350,8 @@ impl FailKind {
             FailKind::Drift => "drift",
             FailKind::Redelivery => "redelivery",
             FailKind::Reset => "reset",
+            FailKind::Stuck => "stuck",
+            FailKind::Failed => "failed",
         }
     }
 }

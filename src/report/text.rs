@@ -1,5 +1,6 @@
 //! The report as readable text: a summary, then tables.
 
+use crate::analysis::saga::SagaState;
 use std::fmt::Write;
 
 use super::Report;
@@ -228,6 +229,47 @@ pub fn render_text(r: &Report) -> String {
                 r.schema_unchecked_types.join(", ")
             ),
         );
+    }
+    if let Some(sg) = &r.sagas {
+        line(&mut out, "");
+        line(
+            &mut out,
+            format!(
+                "Sagas: {} ({} completed, {} compensated, {} failed, {} in progress, {} stuck)",
+                sg.total, sg.completed, sg.compensated, sg.failed, sg.in_progress, sg.stuck
+            ),
+        );
+        for t in &sg.types {
+            if let Some(e) = &t.end_to_end_ms {
+                let _ = writeln!(
+                    out,
+                    "  {}: end to end p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
+                    t.name, e.p50, e.p95, e.p99, e.max
+                );
+            }
+            for (step, p) in &t.step_durations_ms {
+                let _ = writeln!(
+                    out,
+                    "    {step}: p50 {} ms, p95 {} ms, max {} ms",
+                    p.p50, p.p95, p.max
+                );
+            }
+        }
+        let trouble: Vec<_> = sg
+            .items
+            .iter()
+            .filter(|i| matches!(i.state, SagaState::Stuck | SagaState::Failed))
+            .collect();
+        for i in trouble.iter().take(TEXT_ITEMS) {
+            let _ = writeln!(
+                out,
+                "  {} {} {}: {}",
+                i.state.label().to_uppercase(),
+                i.name,
+                i.id,
+                i.events.join(" → ")
+            );
+        }
     }
     out
 }
