@@ -229,8 +229,12 @@ pub struct TypeStats {
 pub struct SagaBook {
     defs: Vec<SagaDef>,
     instances: HashMap<(usize, String), Instance>,
-    /// Instance keys in start order, for forgetting the oldest.
+    /// Instance keys in start order (stale keys of forgotten instances
+    /// are dropped now and then).
     order: VecDeque<(usize, String)>,
+    /// Keys of instances that finished, in the order they did: forgotten
+    /// first when there are too many.
+    finished: VecDeque<(usize, String)>,
     stats: Vec<TypeStats>,
     clock_ns: i64,
 }
@@ -295,7 +299,7 @@ impl SagaBook {
                     completed_at: None,
                 });
             if is_new {
-                self.order.push_back(key);
+                self.order.push_back(key.clone());
             }
             let mut marks = Vec::new();
             if !is_new && inst.state(t, def.timeout) == SagaState::Stuck {
@@ -324,13 +328,15 @@ impl SagaBook {
                         if k + 1 == def.steps.len() && !inst.failed {
                             inst.completed_at = Some(t);
                             self.stats[d].end_to_end.record_ns(t - inst.started_ns);
+                            self.finished.push_back(key.clone());
                         }
                     }
                 }
                 Role::Failure => inst.failed = true,
                 Role::Compensation(k) => {
-                    if inst.failed && k + 1 == def.compensation.len() {
+                    if inst.failed && k + 1 == def.compensation.len() && !inst.compensated {
                         inst.compensated = true;
+                        self.finished.push_back(key.clone());
                     }
                 }
             }
@@ -350,26 +356,34 @@ impl SagaBook {
         self.forget();
     }
 
-    /// Keeps at most [`MAX_INSTANCES`]: the oldest finished ones go first
-    /// and are only counted.
+    /// Keeps at most [`MAX_INSTANCES`]: the ones that finished first go
+    /// first, then the oldest; forgotten instances are still counted.
     fn forget(&mut self) {
         while self.instances.len() > MAX_INSTANCES {
             let now = self.clock_ns;
-            let pos = self.order.iter().position(|k| {
-                self.instances
-                    .get(k)
-                    .is_some_and(|i| i.state(now, self.defs[i.saga].timeout).finished())
-            });
-            let Some(key) = pos
-                .and_then(|p| self.order.remove(p))
-                .or_else(|| self.order.pop_front())
-            else {
-                return;
+            let key = loop {
+                match self.finished.pop_front() {
+                    Some(k) => {
+                        let done = self
+                            .instances
+                            .get(&k)
+                            .is_some_and(|i| i.state(now, self.defs[i.saga].timeout).finished());
+                        if done {
+                            break Some(k);
+                        }
+                    }
+                    None => break self.order.pop_front(),
+                }
             };
+            let Some(key) = key else { return };
             if let Some(inst) = self.instances.remove(&key) {
                 let state = inst.state(now, self.defs[inst.saga].timeout);
                 *self.stats[inst.saga].forgotten.entry(state).or_default() += 1;
             }
+        }
+        if self.order.len() > 2 * self.instances.len() + 1024 {
+            let instances = &self.instances;
+            self.order.retain(|k| instances.contains_key(k));
         }
     }
 

@@ -1,0 +1,92 @@
+//! Saga tracking cost: 100,000 concurrent order sagas through the engine,
+//! with the order saga defined, against the same events through the engine
+//! without saga definitions in the same run; and the memory the instances
+//! take (flowscope's estimate). Run: `cargo bench --bench sagas`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use flowscope::analysis::saga::SagaDef;
+use flowscope::analysis::store::Retention;
+use flowscope::analysis::{AnalysisConfig, Engine, EngineConfig};
+use flowscope::demo::sim::SimConfig;
+
+const EVENTS: usize = 600_000;
+const CONCURRENT: usize = 100_000;
+const ROUNDS: usize = 3;
+
+fn order() -> SagaDef {
+    SagaDef {
+        name: "order".into(),
+        correlation: None,
+        steps: [
+            "OrderCreated",
+            "InventoryReserved",
+            "PaymentProcessed",
+            "OrderShipped",
+        ]
+        .map(String::from)
+        .to_vec(),
+        failure: vec!["PaymentFailed".into()],
+        compensation: vec!["InventoryReleased".into(), "OrderCancelled".into()],
+        timeout: Duration::from_secs(30),
+    }
+}
+
+fn main() {
+    let events = common::simulated(
+        EVENTS,
+        10_000,
+        SimConfig {
+            seed: 5,
+            concurrency: CONCURRENT,
+            drift_after: None,
+            ..SimConfig::default()
+        },
+    );
+    println!("workload: {EVENTS} simulated events, up to {CONCURRENT} orders in flight");
+    let run = |sagas: Vec<SagaDef>| {
+        (0..ROUNDS)
+            .map(|_| {
+                let mut engine = Engine::new(EngineConfig {
+                    retention: Retention {
+                        max_events: 1,
+                        max_bytes: u64::MAX,
+                    },
+                    analysis: AnalysisConfig {
+                        sagas: sagas.clone(),
+                        ..AnalysisConfig::default()
+                    },
+                    ..EngineConfig::default()
+                });
+                let batch = events.clone();
+                let start = Instant::now();
+                for e in batch {
+                    engine.ingest(e);
+                }
+                (start.elapsed(), engine)
+            })
+            .min_by_key(|(d, _)| *d)
+            .expect("ROUNDS > 0")
+    };
+    let (base, _) = run(Vec::new());
+    let (with, engine) = run(vec![order()]);
+    let rate = |d: Duration| EVENTS as f64 / d.as_secs_f64();
+    let book = engine.sagas();
+    let instances = book.instances().count();
+    println!(
+        "baseline: engine without sagas:      {:>9.0} events/s",
+        rate(base)
+    );
+    println!(
+        "engine tracking the order saga:      {:>9.0} events/s = {:.2}x baseline",
+        rate(with),
+        base.as_secs_f64() / with.as_secs_f64()
+    );
+    println!(
+        "instances kept: {instances}; their memory by flowscope's estimate: {:.1} MiB ({:.0} B each)",
+        book.approx_bytes() as f64 / 1048576.0,
+        book.approx_bytes() as f64 / instances.max(1) as f64
+    );
+}
