@@ -227,3 +227,71 @@ fn two_incidents_of_one_event_are_two_rows_to_move_through() {
     key(&mut a, &mut e, KeyCode::Up);
     assert_eq!(a.anomalies.selected, Some(rows[0]));
 }
+
+#[test]
+fn the_sagas_view_counts_states_and_lists_stuck_and_failed_first() {
+    use flowscope::analysis::saga::SagaDef;
+    let mut e = Engine::new(EngineConfig {
+        source: "nats://127.0.0.1:4222".into(),
+        analysis: AnalysisConfig {
+            sagas: vec![SagaDef {
+                name: "order".into(),
+                correlation: None,
+                steps: [
+                    "OrderCreated",
+                    "InventoryReserved",
+                    "PaymentProcessed",
+                    "OrderShipped",
+                ]
+                .map(String::from)
+                .to_vec(),
+                failure: vec!["PaymentFailed".into()],
+                compensation: vec!["InventoryReleased".into(), "OrderCancelled".into()],
+                timeout: std::time::Duration::from_secs(5),
+            }],
+            ..AnalysisConfig::default()
+        },
+        ..EngineConfig::default()
+    });
+    let step = |e: &mut Engine, ms: i64, ty: &str, id: &str| {
+        e.ingest(Envelope::new(
+            T0 + ms * MS,
+            "orders.x",
+            format!(r#"{{"type":"{ty}","correlation_id":"{id}"}}"#),
+        ));
+    };
+    for (ms, ty, id) in [
+        (0, "OrderCreated", "o-done"),
+        (100, "InventoryReserved", "o-done"),
+        (300, "PaymentProcessed", "o-done"),
+        (600, "OrderShipped", "o-done"),
+        (0, "OrderCreated", "o-comp"),
+        (200, "PaymentFailed", "o-comp"),
+        (400, "InventoryReleased", "o-comp"),
+        (500, "OrderCancelled", "o-comp"),
+        (0, "OrderCreated", "o-fail"),
+        (300, "PaymentFailed", "o-fail"),
+        (1000, "OrderCreated", "o-stuck"),
+        (9000, "OrderCreated", "o-busy"),
+    ] {
+        step(&mut e, ms, ty, id);
+    }
+    let mut app = app(&mut e);
+    key(&mut app, &mut e, KeyCode::Char('6'));
+    let s = screen(&mut app, 120, 24);
+    assert!(
+        s.contains("completed 1  compensated 1  failed 1  in_progress 1  stuck 1"),
+        "{s}"
+    );
+    let order: Vec<usize> = ["o-stuck", "o-fail", "o-busy", "o-comp", "o-done"]
+        .iter()
+        .map(|n| s.find(n).unwrap_or_else(|| panic!("{n}:\n{s}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{s}");
+    insta::assert_snapshot!("sagas_view", s);
+    // t shows one state at a time.
+    key(&mut app, &mut e, KeyCode::Char('t'));
+    let s = screen(&mut app, 120, 24);
+    assert!(s.contains("Instances · 1 · completed"), "{s}");
+    assert!(!s.contains("o-stuck"), "{s}");
+}

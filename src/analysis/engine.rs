@@ -4,7 +4,10 @@
 
 use super::flow::{FlowBook, FlowPoll};
 use super::lag::{LagBook, LagPoll};
-use super::saga::SagaBook;
+use super::saga::{SagaBook, SagaView};
+
+/// Instances listed in the sagas view (stuck and failed first).
+const SAGA_ROWS: usize = 2_000;
 use std::sync::Arc;
 
 use super::AnalysisConfig;
@@ -85,6 +88,9 @@ pub struct Engine {
     flow: FlowBook,
     /// Saga instances.
     sagas: SagaBook,
+    /// The sagas view, rebuilt at most once a second of the event clock or
+    /// when events arrived (second, events, view).
+    sagas_view: Option<(i64, u64, Arc<SagaView>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +128,7 @@ impl Engine {
             lag,
             flow: FlowBook::default(),
             sagas: SagaBook::new(a.sagas.clone()),
+            sagas_view: None,
             store: EventStore::new(config.retention),
             subjects: SubjectTree::new(config.max_subject_nodes),
             extractor,
@@ -287,6 +294,21 @@ impl Engine {
         self.detect.approx_bytes() + self.lag.approx_bytes() + self.sagas.approx_bytes()
     }
 
+    /// The sagas view for a snapshot: rebuilt once per second at most.
+    fn sagas_view(&mut self, now_sec: i64) -> Arc<SagaView> {
+        if self.sagas.defs().is_empty() {
+            return Arc::default();
+        }
+        match &self.sagas_view {
+            Some((sec, _, v)) if *sec == now_sec => v.clone(),
+            _ => {
+                let v = Arc::new(self.sagas.view(SAGA_ROWS));
+                self.sagas_view = Some((now_sec, self.next_index, v.clone()));
+                v
+            }
+        }
+    }
+
     /// The saga instances.
     pub fn sagas(&self) -> &SagaBook {
         &self.sagas
@@ -381,6 +403,7 @@ impl Engine {
             status,
             lag: self.lag.view(),
             flow: self.flow.view(),
+            sagas: self.sagas_view(now_sec),
             replay: None,
         }
     }

@@ -419,6 +419,101 @@ impl SagaBook {
     }
 }
 
+/// A saga type as the sagas view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SagaTypeRow {
+    pub name: String,
+    /// Instances by state, in [`SagaState::ALL`] order.
+    pub counts: [u64; 5],
+    /// From each step to the next: ("A → B", durations).
+    pub steps: Vec<(String, Option<Percentiles>)>,
+    pub end_to_end: Option<Percentiles>,
+}
+
+/// An instance as the sagas view lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SagaRow {
+    pub saga: String,
+    pub id: String,
+    pub state: SagaState,
+    pub steps_done: usize,
+    pub steps_total: usize,
+    pub started_ns: i64,
+    pub last_ns: i64,
+    pub last_type: String,
+    /// Out-of-place events in it.
+    pub marks: usize,
+}
+
+/// The sagas view's model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SagaView {
+    pub types: Vec<SagaTypeRow>,
+    /// Instances, stuck and failed first, then by start (at most `max_rows`).
+    pub rows: Vec<SagaRow>,
+    /// Instances kept in all (rows may be fewer).
+    pub kept: usize,
+    pub clock_ns: i64,
+}
+
+impl SagaBook {
+    /// The view model: every type's counts and durations, and the first
+    /// `max_rows` instances in view order.
+    pub fn view(&self, max_rows: usize) -> SagaView {
+        let types = self
+            .defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let counts = self.counts(i);
+                SagaTypeRow {
+                    name: d.name.clone(),
+                    counts: SagaState::ALL.map(|s| counts.get(&s).copied().unwrap_or(0)),
+                    steps: d
+                        .steps
+                        .windows(2)
+                        .zip(&self.stats[i].steps)
+                        .map(|(w, h)| (format!("{} → {}", w[0], w[1]), h.percentiles()))
+                        .collect(),
+                    end_to_end: self.stats[i].end_to_end.percentiles(),
+                }
+            })
+            .collect();
+        let mut all: Vec<(SagaState, &Instance)> =
+            self.instances().map(|i| (self.state(i), i)).collect();
+        let kept = all.len();
+        let cut = max_rows.min(all.len());
+        if cut > 0 && cut < all.len() {
+            all.select_nth_unstable_by_key(cut - 1, |(s, i)| (*s, i.started_ns));
+            all.truncate(cut);
+        }
+        all.sort_by_key(|(s, i)| (*s, i.started_ns));
+        let rows = all
+            .into_iter()
+            .map(|(state, i)| SagaRow {
+                saga: self.defs[i.saga].name.clone(),
+                id: i.id.clone(),
+                state,
+                steps_done: i.steps_done(),
+                steps_total: self.defs[i.saga].steps.len(),
+                started_ns: i.started_ns,
+                last_ns: i.last_ns,
+                last_type: i
+                    .events
+                    .last()
+                    .map_or(String::new(), |e| e.event_type.to_string()),
+                marks: i.events.iter().filter(|e| !e.marks.is_empty()).count(),
+            })
+            .collect();
+        SagaView {
+            types,
+            rows,
+            kept,
+            clock_ns: self.clock_ns,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

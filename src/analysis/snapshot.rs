@@ -171,6 +171,8 @@ pub struct Snapshot {
     pub lag: Arc<super::lag::LagView>,
     /// Who subscribes to what, from the servers' CONNZ.
     pub flow: Arc<super::flow::FlowView>,
+    /// Saga instances (with `[[sagas]]` defined).
+    pub sagas: Arc<super::saga::SagaView>,
     /// Set when the events come from a recording being replayed.
     pub replay: Option<Arc<crate::replay::ReplayStatus>>,
 }

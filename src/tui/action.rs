@@ -12,6 +12,9 @@ pub enum Action {
     ShowAnomalies,
     ShowKinds,
     ShowLag,
+    ShowSagas,
+    /// Sagas view: show this instance's events in the stream.
+    FilterToInstance,
     /// Lag view: show flowscope's own readers too.
     ToggleHidden,
     StartFilter,

@@ -16,6 +16,7 @@ pub enum Context {
     Compare,
     Kinds,
     Lag,
+    Sagas,
     Replay,
     Input,
     Help,
@@ -32,6 +33,7 @@ impl Context {
             Context::Compare => "Comparing two events (Enter on an incident)",
             Context::Kinds => "Event kinds",
             Context::Lag => "Consumer lag",
+            Context::Sagas => "Sagas",
             Context::Replay => "Replay (flowscope replay; before the view's keys)",
             Context::Input => "Filter and go-to input",
             Context::Help => "This help",
@@ -39,7 +41,7 @@ impl Context {
     }
 
     /// Order of sections in the help overlay.
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::Stream,
         Context::Detail,
@@ -48,6 +50,7 @@ impl Context {
         Context::Compare,
         Context::Kinds,
         Context::Lag,
+        Context::Sagas,
         Context::Replay,
         Context::Input,
         Context::Help,
@@ -99,7 +102,7 @@ const fn b(context: Context, keys: &'static [Key], action: Action, help: &'stati
 
 use Action as A;
 use Context::{
-    Anomalies, Compare, Detail, Global, Help, Input, Kinds, Lag, Replay, Stream, Subjects,
+    Anomalies, Compare, Detail, Global, Help, Input, Kinds, Lag, Replay, Sagas, Stream, Subjects,
 };
 use KeyCode::{Backspace, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
 
@@ -113,6 +116,7 @@ pub static BINDINGS: &[Binding] = &[
     b(Global, &[c('3')], A::ShowAnomalies, "anomalies view"),
     b(Global, &[c('4')], A::ShowKinds, "event kinds view"),
     b(Global, &[c('5')], A::ShowLag, "consumer lag view"),
+    b(Global, &[c('6')], A::ShowSagas, "sagas view"),
     b(Global, &[c('/')], A::StartFilter, "filter events (subject pattern or text; !negates)"),
     b(Global, &[k(Esc)], A::ClearFilter, "clear the filter"),
     b(Global, &[c('r')], A::ToggleRecording, "start or stop recording to a new file in ./recordings"),
@@ -176,6 +180,14 @@ pub static BINDINGS: &[Binding] = &[
     b(Lag, &[k(Home), c('g')], A::Top, "first row"),
     b(Lag, &[k(End), c('G')], A::Bottom, "last row"),
     b(Lag, &[c('a')], A::ToggleHidden, "show or hide flowscope's own stream readers"),
+    b(Sagas, &[k(Up), c('k')], A::Up, "previous instance"),
+    b(Sagas, &[k(Down), c('j')], A::Down, "next instance"),
+    b(Sagas, &[k(PageUp), ctrl('b')], A::PageUp, "page up"),
+    b(Sagas, &[k(PageDown), ctrl('f')], A::PageDown, "page down"),
+    b(Sagas, &[k(Home), c('g')], A::Top, "first instance"),
+    b(Sagas, &[k(End), c('G')], A::Bottom, "last instance"),
+    b(Sagas, &[c('t')], A::CycleKind, "show instances in one state at a time (cycles)"),
+    b(Sagas, &[k(Enter)], A::FilterToInstance, "show the instance's events in the stream"),
     b(Replay, &[c(' ')], A::PlayPause, "pause or resume (at the end: play again)"),
     b(Replay, &[c('+'), c('=')], A::Faster, "faster (up to 100×, then as fast as possible)"),
     b(Replay, &[c('-')], A::Slower, "slower (down to 0.1×)"),

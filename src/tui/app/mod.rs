@@ -7,6 +7,7 @@
 mod anomalies;
 mod kinds;
 pub mod lag;
+pub mod sagas;
 mod stream;
 mod subjects;
 
@@ -17,6 +18,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub use anomalies::{AnomaliesState, Compare};
 pub use kinds::KindsState;
 pub use lag::LagState;
+pub use sagas::SagasState;
 pub use stream::{Focus, StreamState};
 pub use subjects::{SubjectSort, SubjectsState};
 
@@ -57,6 +59,7 @@ pub enum View {
     Anomalies,
     Kinds,
     Lag,
+    Sagas,
 }
 
 /// The whole UI state.
@@ -74,6 +77,7 @@ pub struct App {
     pub anomalies: AnomaliesState,
     pub kinds: KindsState,
     pub lag: LagState,
+    pub sagas: SagasState,
     pub opts: UiOptions,
     /// Messages for the user that are not part of a snapshot (theme problems).
     pub notices: Vec<String>,
@@ -113,6 +117,7 @@ impl App {
             anomalies: AnomaliesState::default(),
             kinds: KindsState::default(),
             lag: LagState::default(),
+            sagas: SagasState::default(),
             notices: opts.notices.clone(),
             opts,
             flash: None,
@@ -147,6 +152,7 @@ impl App {
             (View::Anomalies, _) => Context::Anomalies,
             (View::Kinds, _) => Context::Kinds,
             (View::Lag, _) => Context::Lag,
+            (View::Sagas, _) => Context::Sagas,
         };
         if self.snapshot.replay.is_some() {
             vec![Context::Replay, specific, Context::Global]
@@ -211,6 +217,7 @@ impl App {
             Action::ShowAnomalies => self.view = View::Anomalies,
             Action::ShowKinds => self.view = View::Kinds,
             Action::ShowLag => self.view = View::Lag,
+            Action::ShowSagas => self.view = View::Sagas,
             Action::ToggleRecording => {
                 if self.snapshot.replay.is_some() {
                     self.flash =
@@ -270,6 +277,7 @@ impl App {
                 View::Anomalies => self.anomalies_action(action),
                 View::Kinds => self.kinds_action(action),
                 View::Lag => self.lag_action(action),
+                View::Sagas => self.sagas_action(action),
             },
         }
     }

@@ -5,6 +5,7 @@ pub mod detail;
 pub mod help;
 pub mod kinds;
 pub mod lag;
+pub mod sagas;
 pub mod status;
 pub mod stream;
 pub mod subjects;
@@ -56,6 +57,7 @@ pub fn render(app: &mut App, f: &mut Frame) {
         View::Anomalies => anomalies::render(app, f, main),
         View::Kinds => kinds::render(app, f, main),
         View::Lag => lag::render(app, f, main),
+        View::Sagas => sagas::render(app, f, main),
     }
     timeline::render(app, f, timeline_bar);
     status::render_status(app, f, status_bar);

@@ -77,6 +77,25 @@ fn lag_tab(app: &App) -> String {
     }
 }
 
+/// "Sagas", with the count of stuck and failed ones when there are any.
+fn sagas_tab(app: &App) -> String {
+    use crate::analysis::saga::SagaState;
+    let bad: u64 = app
+        .snapshot
+        .sagas
+        .types
+        .iter()
+        .flat_map(|t| SagaState::ALL.iter().zip(t.counts))
+        .filter(|(s, _)| matches!(s, SagaState::Stuck | SagaState::Failed))
+        .map(|(_, n)| n)
+        .sum();
+    if bad == 0 {
+        "Sagas".into()
+    } else {
+        format!("Sagas {bad}!")
+    }
+}
+
 /// The top line: view tabs on the left, follow state on the right.
 pub fn render_tabs(app: &App, f: &mut Frame, area: Rect) {
     let theme = &app.opts.theme;
@@ -99,6 +118,8 @@ pub fn render_tabs(app: &App, f: &mut Frame, area: Rect) {
         tab("4", "Kinds", View::Kinds),
         Span::raw(" "),
         tab("5", &lag_tab(app), View::Lag),
+        Span::raw(" "),
+        tab("6", &sagas_tab(app), View::Sagas),
     ];
     let right = if app.stream.follow {
         Span::styled(" ● FOLLOW ", theme.ok)
@@ -320,7 +341,7 @@ pub fn render_hints(app: &App, f: &mut Frame, area: Rect) {
     let general = [
         ("?", "help"),
         ("/", "filter"),
-        ("1-5", "views"),
+        ("1-6", "views"),
         ("q", "quit"),
     ];
     for (i, (k, what)) in general.iter().chain(replay).enumerate() {

@@ -1,0 +1,194 @@
+//! The sagas view: per saga type, instances by state and the time from
+//! each step to the next; below, the instances, stuck and failed first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+use super::stream::scroll_to_selection;
+use crate::analysis::saga::{Percentiles, SagaState, SagaTypeRow};
+use crate::format;
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+pub fn state_style(s: SagaState, theme: &Theme) -> Style {
+    match s {
+        SagaState::Completed => theme.ok,
+        SagaState::Compensated => theme.warn,
+        SagaState::Failed | SagaState::Stuck => theme.error,
+        SagaState::InProgress => theme.text,
+    }
+}
+
+fn ms(v: u64) -> String {
+    if v < 1_000 {
+        format!("{v}ms")
+    } else {
+        format::duration_ns(v as i64 * 1_000_000)
+    }
+}
+
+fn pct(p: &Option<Percentiles>) -> String {
+    match p {
+        Some(p) => format!(
+            "p50 {} p95 {} p99 {} max {}",
+            ms(p.p50),
+            ms(p.p95),
+            ms(p.p99),
+            ms(p.max)
+        ),
+        None => "-".into(),
+    }
+}
+
+fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
+    let mut spans = vec![Span::styled(format!("{:<12}", t.name), theme.title)];
+    for (state, n) in SagaState::ALL.iter().zip(t.counts) {
+        spans.push(Span::styled(
+            format!("{} {}  ", state.label(), format::count(n)),
+            if n > 0 {
+                state_style(*state, theme)
+            } else {
+                theme.muted
+            },
+        ));
+    }
+    let mut lines = vec![Line::from(spans)];
+    lines.push(Line::from(vec![
+        Span::styled("  end to end  ", theme.muted),
+        Span::raw(pct(&t.end_to_end)),
+    ]));
+    for (step, p) in &t.steps {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {step:<40} "), theme.muted),
+            Span::raw(pct(p)),
+        ]));
+    }
+    lines
+}
+
+pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
+    let theme = app.opts.theme.clone();
+    let view = app.snapshot.sagas.clone();
+    if view.types.is_empty() {
+        let b = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border_focus)
+            .title(Span::styled(" Sagas ", theme.title));
+        let inner = b.inner(area);
+        f.render_widget(b, area);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "No sagas defined: add [[sagas]] to flowscope.toml (docs/CONFIG.md) to follow saga instances.",
+                theme.muted,
+            )),
+            inner,
+        );
+        return;
+    }
+    let summary: Vec<Line> = view
+        .types
+        .iter()
+        .flat_map(|t| type_lines(t, &theme))
+        .collect();
+    let top_h = (summary.len() as u16 + 2).min(area.height / 2);
+    let [top, list] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(area);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(" Saga types ", theme.title));
+    let inner = b.inner(top);
+    f.render_widget(b, top);
+    f.render_widget(Paragraph::new(summary), inner);
+
+    let rows = app.saga_rows();
+    let filter = app
+        .sagas
+        .only
+        .map_or("all states".to_owned(), |s| s.label().to_owned());
+    let shown = if view.rows.len() < view.kept {
+        format!(
+            "{} of {}",
+            format::count(rows.len() as u64),
+            format::count(view.kept as u64)
+        )
+    } else {
+        format::count(rows.len() as u64)
+    };
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focus)
+        .title(Span::styled(
+            format!(" Instances · {shown} · {filter} (t) · stuck and failed first "),
+            theme.title,
+        ));
+    let inner = b.inner(list);
+    let height = inner.height.saturating_sub(1) as usize;
+    let at = app.selected_saga(&rows);
+    let offset = scroll_to_selection(app.sagas.offset, at, rows.len(), height, false);
+    let now = view.clock_ns;
+    let right = |s: String| Cell::from(Line::from(s).right_aligned());
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, r)| {
+            let row = Row::new(vec![
+                Cell::from(Span::styled(r.state.label(), state_style(r.state, &theme))),
+                Cell::from(r.saga.clone()),
+                Cell::from(r.id.clone()),
+                right(format!("{}/{}", r.steps_done, r.steps_total)),
+                Cell::from(format::clock(r.started_ns, app.opts.tz)),
+                right(ms(((r.last_ns - r.started_ns).max(0) / 1_000_000) as u64)),
+                right(format!("{} ago", format::duration_ns(now - r.last_ns))),
+                Cell::from(Span::styled(r.last_type.clone(), theme.event_type)),
+                right(if r.marks > 0 {
+                    format!("{}!", r.marks)
+                } else {
+                    String::new()
+                }),
+            ]);
+            if i == at {
+                row.style(theme.selection)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = Row::new(vec![
+        Cell::from("State"),
+        Cell::from("Saga"),
+        Cell::from("Id"),
+        right("Steps".into()),
+        Cell::from("Started"),
+        right("Duration".into()),
+        right("Last event".into()),
+        Cell::from("Last type"),
+        right("Odd".into()),
+    ])
+    .style(theme.header);
+    let widths = [
+        Constraint::Length(11),
+        Constraint::Length(10),
+        Constraint::Fill(2),
+        Constraint::Length(5),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(10),
+        Constraint::Fill(2),
+        Constraint::Length(4),
+    ];
+    let page = height.max(1);
+    f.render_widget(
+        Table::new(table_rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .block(b),
+        list,
+    );
+    app.sagas.offset = offset;
+    app.sagas.page = page;
+}
