@@ -16,24 +16,6 @@ const EVENTS: usize = 600_000;
 const CONCURRENT: usize = 100_000;
 const ROUNDS: usize = 3;
 
-fn order() -> SagaDef {
-    SagaDef {
-        name: "order".into(),
-        correlation: None,
-        steps: [
-            "OrderCreated",
-            "InventoryReserved",
-            "PaymentProcessed",
-            "OrderShipped",
-        ]
-        .map(String::from)
-        .to_vec(),
-        failure: vec!["PaymentFailed".into()],
-        compensation: vec!["InventoryReleased".into(), "OrderCancelled".into()],
-        timeout: Duration::from_secs(30),
-    }
-}
-
 fn main() {
     let events = common::simulated(
         EVENTS,
@@ -71,7 +53,7 @@ fn main() {
             .expect("ROUNDS > 0")
     };
     let (base, _) = run(Vec::new());
-    let (with, engine) = run(vec![order()]);
+    let (with, engine) = run(vec![flowscope::demo::sim::order_saga()]);
     let rate = |d: Duration| EVENTS as f64 / d.as_secs_f64();
     let book = engine.sagas();
     let instances = book.instances().count();

@@ -235,19 +235,8 @@ fn the_sagas_view_counts_states_and_lists_stuck_and_failed_first() {
         source: "nats://127.0.0.1:4222".into(),
         analysis: AnalysisConfig {
             sagas: vec![SagaDef {
-                name: "order".into(),
-                correlation: None,
-                steps: [
-                    "OrderCreated",
-                    "InventoryReserved",
-                    "PaymentProcessed",
-                    "OrderShipped",
-                ]
-                .map(String::from)
-                .to_vec(),
-                failure: vec!["PaymentFailed".into()],
-                compensation: vec!["InventoryReleased".into(), "OrderCancelled".into()],
                 timeout: std::time::Duration::from_secs(5),
+                ..flowscope::demo::sim::order_saga()
             }],
             ..AnalysisConfig::default()
         },

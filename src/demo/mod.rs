@@ -176,6 +176,12 @@ pub async fn run(
     if args.no_tui {
         return run_headless(conn, args).await;
     }
+    // The demo follows its own order saga unless the config defines sagas.
+    let mut with_saga = analysis.clone();
+    if with_saga.sagas.is_empty() {
+        with_saga.sagas.push(sim::order_saga());
+    }
+    let analysis = &with_saga;
     if args.in_process {
         let notice = "demo --in-process: the simulation feeds flowscope directly, without NATS";
         return run_in_process(args, ui, notice.into(), analysis).await;

@@ -71,6 +71,26 @@ pub struct SimMessage {
     pub payload: Bytes,
 }
 
+/// The simulated order saga, as a user would define it in flowscope.toml:
+/// the demo follows it when the config defines no sagas.
+pub fn order_saga() -> crate::analysis::saga::SagaDef {
+    crate::analysis::saga::SagaDef {
+        name: "order".into(),
+        correlation: None,
+        steps: [
+            "OrderCreated",
+            "InventoryReserved",
+            "PaymentProcessed",
+            "OrderShipped",
+        ]
+        .map(String::from)
+        .to_vec(),
+        failure: vec!["PaymentFailed".into()],
+        compensation: vec!["InventoryReleased".into(), "OrderCancelled".into()],
+        timeout: crate::analysis::saga::DEFAULT_TIMEOUT,
+    }
+}
+
 /// What the simulation did, counted exactly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SimReport {
