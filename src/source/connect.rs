@@ -308,13 +308,21 @@ pub async fn connect(r: &Resolved, tuning: &Tuning) -> Result<Connection> {
 /// input resets it). The server handles a connection's messages in order, so
 /// once a message to our own inbox comes back, every earlier one was routed.
 pub async fn settle(client: &Client, within: Duration) -> Result<()> {
+    round_trip(client, within).await.map(drop)
+}
+
+/// Sends an empty message to a fresh inbox of this client and waits for it
+/// to come back; returns the inbox, so that a subscriber to `>` can skip it.
+/// Once it is back the server has processed everything this client sent
+/// before it, subscriptions included.
+pub async fn round_trip(client: &Client, within: Duration) -> Result<String> {
     use futures::StreamExt;
     let inbox = client.new_inbox();
     let mut echo = client.subscribe(inbox.clone()).await?;
-    client.publish(inbox, bytes::Bytes::new()).await?;
+    client.publish(inbox.clone(), bytes::Bytes::new()).await?;
     client.flush().await?;
     match tokio::time::timeout(within, echo.next()).await {
-        Ok(Some(_)) => Ok(()),
+        Ok(Some(_)) => Ok(inbox),
         _ => user_error(format!(
             "the server did not confirm the published messages within {}; some may be lost",
             humantime::format_duration(within)

@@ -119,6 +119,9 @@ impl ReplyWatch {
     }
 }
 
+/// How long the server gets to confirm the subscriptions.
+const SUBSCRIBE_CONFIRM: Duration = Duration::from_secs(10);
+
 /// What to subscribe to.
 #[derive(Debug, Clone)]
 pub struct CoreSpec {
@@ -134,6 +137,8 @@ pub struct Subscribed {
     client: Client,
     spec: CoreSpec,
     subs: Vec<async_nats::Subscriber>,
+    /// The inbox of the confirming round trip, which `>` also matches.
+    echo: String,
 }
 
 /// Subscribes to every subject and waits until the server has them, so
@@ -143,19 +148,34 @@ pub async fn subscribe(client: Client, spec: CoreSpec) -> color_eyre::Result<Sub
     for s in &spec.subjects {
         subs.push(client.subscribe(s.clone()).await?);
     }
-    client.flush().await?;
+    // `flush` only writes the SUBs to the socket; a message another client
+    // publishes right after could still reach the server first. The round
+    // trip returns once the server has processed them.
+    let echo = super::connect::round_trip(&client, SUBSCRIBE_CONFIRM).await?;
     tracing::info!(subjects = ?spec.subjects, include_internal = spec.include_internal, "subscribed");
-    Ok(Subscribed { client, spec, subs })
+    Ok(Subscribed {
+        client,
+        spec,
+        subs,
+        echo,
+    })
 }
 
 /// Pumps messages into the ingest queue until the client closes.
 pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Control>) {
-    let Subscribed { client, spec, subs } = subscribed;
+    let Subscribed {
+        client,
+        spec,
+        subs,
+        echo,
+    } = subscribed;
     let buffered = (spec.subscription_capacity as u64).saturating_mul(subs.len() as u64);
     let mut stream = futures::stream::select_all(subs);
     let stats = client.statistics();
     let in_messages = || stats.in_messages.load(std::sync::atomic::Ordering::Relaxed);
-    let mut received: u64 = 0;
+    // The client counts every message it takes in; the round trip's own
+    // subscriber took one that never reaches these subscriptions.
+    let mut received: u64 = 1;
     let mut drops = DropEstimate::default();
     let mut reported = 0;
     let mut replies = ReplyWatch::default();
@@ -167,6 +187,9 @@ pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Contro
             msg = stream.next() => {
                 let Some(msg) = msg else { break };
                 received += 1;
+                if msg.subject.as_str() == echo {
+                    continue;
+                }
                 let reply = msg.reply.as_ref().map(|r| r.as_str());
                 if spec.include_internal || !is_internal_message(msg.subject.as_str(), reply) {
                     if let Some(r) = reply {
