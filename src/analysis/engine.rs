@@ -127,7 +127,11 @@ impl Engine {
         Engine {
             lag,
             flow: FlowBook::default(),
-            sagas: SagaBook::new(a.sagas.clone()),
+            sagas: if a.sagas.is_empty() {
+                SagaBook::inferring(super::saga::DEFAULT_TIMEOUT)
+            } else {
+                SagaBook::new(a.sagas.clone())
+            },
             sagas_view: None,
             store: EventStore::new(config.retention),
             subjects: SubjectTree::new(config.max_subject_nodes),
@@ -165,7 +169,13 @@ impl Engine {
                 .map_or(env.received_ns, |t| t.max(env.received_ns)),
         );
         let d = self.extractor.describe(&env, true);
-        if !self.sagas.defs().is_empty() {
+        if self.sagas.is_inferred() {
+            if d.correlation.is_some() {
+                let ids = [d.correlation.clone()];
+                self.sagas
+                    .observe(env.index, env.received_ns, &d.event_type, &ids);
+            }
+        } else {
             let mut extra = d.extra.iter();
             let ids: Vec<Option<String>> = self
                 .sagas
@@ -296,9 +306,6 @@ impl Engine {
 
     /// The sagas view for a snapshot: rebuilt once per second at most.
     fn sagas_view(&mut self, now_sec: i64) -> Arc<SagaView> {
-        if self.sagas.defs().is_empty() {
-            return Arc::default();
-        }
         match &self.sagas_view {
             Some((sec, _, v)) if *sec == now_sec => v.clone(),
             _ => {

@@ -142,6 +142,23 @@ pub struct SagaType {
     pub step_durations_ms: BTreeMap<String, Percentiles>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_to_end_ms: Option<Percentiles>,
+    /// No `[[sagas]]` defined: instances grouped by correlation value.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+    /// Inferred: the most frequent path of quiet instances.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<LearnedPath>,
+}
+
+/// The learned happy path of inferred sagas.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LearnedPath {
+    pub path: Vec<String>,
+    /// Quiet instances that took it, of `finished`.
+    pub instances: u64,
+    pub finished: u64,
+    /// A definition to paste into flowscope.toml.
+    pub toml: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -158,7 +175,7 @@ pub struct SagaItem {
 
 fn sagas(engine: &Engine) -> Option<Sagas> {
     let book = engine.sagas();
-    if book.defs().is_empty() {
+    if book.is_inferred() && book.instances().next().is_none() {
         return None;
     }
     let mut out = Sagas {
@@ -197,6 +214,13 @@ fn sagas(engine: &Engine) -> Option<Sagas> {
                 .filter_map(|(w, d)| d.percentiles().map(|p| (format!("{} → {}", w[0], w[1]), p)))
                 .collect(),
             end_to_end_ms: stats.end_to_end.percentiles(),
+            inferred: book.is_inferred(),
+            learned: book.learned().map(|l| LearnedPath {
+                toml: l.toml(),
+                path: l.path,
+                instances: l.instances,
+                finished: l.finished,
+            }),
         });
     }
     let mut items: Vec<_> = book.instances().map(|i| (book.state(i), i)).collect();

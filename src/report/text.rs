@@ -254,6 +254,19 @@ pub fn render_text(r: &Report) -> String {
                     p.p50, p.p95, p.max
                 );
             }
+            if let Some(l) = &t.learned {
+                let _ = writeln!(
+                    out,
+                    "  no [[sagas]] defined: grouped by correlation value; learned path ({} of {} finished instances): {}",
+                    l.instances,
+                    l.finished,
+                    l.path.join(" → ")
+                );
+                let _ = writeln!(out, "  to follow it, add to flowscope.toml:");
+                for tl in l.toml.lines() {
+                    let _ = writeln!(out, "    {tl}");
+                }
+            }
         }
         let trouble: Vec<_> = sg
             .items

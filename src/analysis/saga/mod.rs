@@ -10,14 +10,25 @@
 //! - `stuck`: no failure, not completed, and no event for longer than the
 //!   timeout;
 //! - `in_progress`: otherwise.
+//!
+//! Without definitions the book infers: events with the same correlation
+//! value form an instance, and the most frequent path of types among the
+//! instances that went quiet is learned as the happy path ([`infer`]).
+
+mod infer;
+mod view;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::fields::FieldChain;
+
+pub use infer::{Learned, MAX_PATHS};
+pub use view::{SagaRow, SagaTypeRow, SagaView, WATERFALL_ROWS};
 
 /// Default `timeout` of a saga definition.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,6 +57,8 @@ pub enum Role {
     Step(usize),
     Failure,
     Compensation(usize),
+    /// A type of an inferred saga (no definition).
+    Seen,
 }
 
 impl SagaDef {
@@ -132,7 +145,8 @@ pub struct Instance {
     pub id: String,
     pub started_ns: i64,
     pub last_ns: i64,
-    pub events: Vec<SagaEvent>,
+    /// Shared with the views' copies (copied when it changes under one).
+    pub events: Arc<Vec<SagaEvent>>,
     /// Events beyond [`MAX_EVENTS`], counted only.
     pub more_events: u64,
     /// First time each step was seen.
@@ -140,6 +154,10 @@ pub struct Instance {
     failed: bool,
     compensated: bool,
     completed_at: Option<i64>,
+    /// Inferred: the path counted when it went quiet.
+    learned: Option<infer::Path>,
+    /// Inferred: waiting in the learner's idle queue.
+    queued: bool,
 }
 
 impl Instance {
@@ -155,12 +173,16 @@ impl Instance {
         if self.completed_at.is_some() {
             return SagaState::Completed;
         }
-        let idle = now.saturating_sub(self.last_ns);
-        if idle > i64::try_from(timeout.as_nanos()).unwrap_or(i64::MAX) {
+        if self.idle_longer_than(now, timeout) {
             SagaState::Stuck
         } else {
             SagaState::InProgress
         }
+    }
+
+    /// No event for longer than `timeout` at event clock `now`.
+    pub fn idle_longer_than(&self, now: i64, timeout: Duration) -> bool {
+        now.saturating_sub(self.last_ns) > timeout_ns(timeout)
     }
 
     /// Steps seen, of the definition's steps.
@@ -172,6 +194,10 @@ impl Instance {
     pub fn ended_ns(&self, now: i64, timeout: Duration) -> Option<i64> {
         self.state(now, timeout).finished().then_some(self.last_ns)
     }
+}
+
+fn timeout_ns(timeout: Duration) -> i64 {
+    i64::try_from(timeout.as_nanos()).unwrap_or(i64::MAX)
 }
 
 /// Durations in milliseconds, bounded in memory whatever their number.
@@ -237,7 +263,12 @@ pub struct SagaBook {
     finished: VecDeque<(usize, String)>,
     stats: Vec<TypeStats>,
     clock_ns: i64,
+    /// Set when there are no definitions: the one type is inferred.
+    infer: Option<Box<infer::Learner>>,
 }
+
+/// The name of the inferred saga type.
+pub const INFERRED: &str = "inferred";
 
 impl SagaBook {
     pub fn new(defs: Vec<SagaDef>) -> Self {
@@ -255,6 +286,36 @@ impl SagaBook {
         }
     }
 
+    /// A book without definitions: it groups events by their correlation
+    /// value (`[fields].correlation`) and learns the happy path.
+    pub fn inferring(timeout: Duration) -> Self {
+        let mut book = SagaBook::new(vec![SagaDef {
+            name: INFERRED.into(),
+            correlation: None,
+            steps: Vec::new(),
+            failure: Vec::new(),
+            compensation: Vec::new(),
+            timeout,
+        }]);
+        book.infer = Some(Box::default());
+        book
+    }
+
+    /// Whether the saga type is inferred (there are no definitions).
+    pub fn is_inferred(&self) -> bool {
+        self.infer.is_some()
+    }
+
+    /// The learned happy path (inferred sagas only).
+    pub fn learned(&self) -> Option<Learned> {
+        self.infer.as_ref().and_then(|l| l.learned())
+    }
+
+    /// The learned happy path's types (inferred sagas only).
+    pub fn happy_path(&self) -> Option<&[Box<str>]> {
+        self.infer.as_ref().and_then(|l| l.happy())
+    }
+
     pub fn defs(&self) -> &[SagaDef] {
         &self.defs
     }
@@ -267,9 +328,15 @@ impl SagaBook {
     /// correlation value for each definition (`[fields]` when it has none).
     pub fn observe(&mut self, index: u64, t: i64, event_type: &str, ids: &[Option<String>]) {
         self.clock_ns = self.clock_ns.max(t);
+        let inferred = self.infer.is_some();
         for (d, def) in self.defs.iter().enumerate() {
-            let Some(role) = def.role(event_type) else {
-                continue;
+            let role = if inferred {
+                Role::Seen
+            } else {
+                let Some(role) = def.role(event_type) else {
+                    continue;
+                };
+                role
             };
             let Some(id) = ids.get(d).cloned().flatten() else {
                 continue;
@@ -291,18 +358,21 @@ impl SagaBook {
                     id,
                     started_ns: t,
                     last_ns: t,
-                    events: Vec::new(),
+                    events: Arc::default(),
                     more_events: 0,
                     step_at: vec![None; def.steps.len()],
                     failed: false,
                     compensated: false,
                     completed_at: None,
+                    learned: None,
+                    queued: false,
                 });
             if is_new {
                 self.order.push_back(key.clone());
             }
             let mut marks = Vec::new();
-            if !is_new && inst.state(t, def.timeout) == SagaState::Stuck {
+            let quiet = !is_new && inst.idle_longer_than(t, def.timeout);
+            if quiet && (inferred || inst.state(t, def.timeout) == SagaState::Stuck) {
                 marks.push(Mark::Resumed);
             }
             if inst.completed_at.is_some() {
@@ -332,6 +402,22 @@ impl SagaBook {
                         }
                     }
                 }
+                Role::Seen => {
+                    if inst.events.iter().any(|e| *e.event_type == *event_type) {
+                        marks.push(Mark::Repeated);
+                    }
+                    if let Some(l) = &mut self.infer {
+                        if inst.learned.is_some() {
+                            // It moved again: its path is not final after all.
+                            l.unlearn(inst.learned.take().as_ref());
+                        }
+                        if !inst.queued {
+                            inst.queued = true;
+                            let due = t.saturating_add(timeout_ns(def.timeout));
+                            l.idle.push_back((due, key.clone()));
+                        }
+                    }
+                }
                 Role::Failure => inst.failed = true,
                 Role::Compensation(k) => {
                     if inst.failed && k + 1 == def.compensation.len() && !inst.compensated {
@@ -342,7 +428,7 @@ impl SagaBook {
             }
             inst.last_ns = inst.last_ns.max(t);
             if inst.events.len() < MAX_EVENTS {
-                inst.events.push(SagaEvent {
+                Arc::make_mut(&mut inst.events).push(SagaEvent {
                     index,
                     t,
                     event_type: event_type.into(),
@@ -353,21 +439,49 @@ impl SagaBook {
                 inst.more_events += 1;
             }
         }
+        self.learn_quiet();
         self.forget();
+    }
+
+    /// Inferred: counts the paths of instances that went quiet.
+    fn learn_quiet(&mut self) {
+        let Some(l) = &mut self.infer else { return };
+        let timeout = timeout_ns(self.defs[0].timeout);
+        while let Some((due, _)) = l.idle.front() {
+            if *due >= self.clock_ns {
+                break;
+            }
+            let Some((_, key)) = l.idle.pop_front() else {
+                break;
+            };
+            let Some(inst) = self.instances.get_mut(&key) else {
+                continue;
+            };
+            let due = inst.last_ns.saturating_add(timeout);
+            if due >= self.clock_ns {
+                l.idle.push_back((due, key));
+                continue;
+            }
+            inst.queued = false;
+            inst.learned = l.learn(infer::path_of(&inst.events));
+            if inst.learned.is_none() {
+                inst.learned = Some(Arc::from(Vec::new()));
+            }
+            self.stats[0]
+                .end_to_end
+                .record_ns(inst.last_ns - inst.started_ns);
+            self.finished.push_back(key);
+        }
     }
 
     /// Keeps at most [`MAX_INSTANCES`]: the ones that finished first go
     /// first, then the oldest; forgotten instances are still counted.
     fn forget(&mut self) {
         while self.instances.len() > MAX_INSTANCES {
-            let now = self.clock_ns;
             let key = loop {
                 match self.finished.pop_front() {
                     Some(k) => {
-                        let done = self
-                            .instances
-                            .get(&k)
-                            .is_some_and(|i| i.state(now, self.defs[i.saga].timeout).finished());
+                        let done = self.instances.get(&k).is_some_and(|i| self.is_done(i));
                         if done {
                             break Some(k);
                         }
@@ -376,9 +490,10 @@ impl SagaBook {
                 }
             };
             let Some(key) = key else { return };
-            if let Some(inst) = self.instances.remove(&key) {
-                let state = inst.state(now, self.defs[inst.saga].timeout);
-                *self.stats[inst.saga].forgotten.entry(state).or_default() += 1;
+            if let Some(inst) = self.instances.get(&key) {
+                let (saga, state) = (inst.saga, self.state(inst));
+                self.instances.remove(&key);
+                *self.stats[saga].forgotten.entry(state).or_default() += 1;
             }
         }
         if self.order.len() > 2 * self.instances.len() + 1024 {
@@ -394,7 +509,20 @@ impl SagaBook {
 
     /// An instance's state now.
     pub fn state(&self, inst: &Instance) -> SagaState {
-        inst.state(self.clock_ns, self.defs[inst.saga].timeout)
+        let timeout = self.defs[inst.saga].timeout;
+        match &self.infer {
+            Some(l) => l.state(&inst.events, inst.idle_longer_than(self.clock_ns, timeout)),
+            None => inst.state(self.clock_ns, timeout),
+        }
+    }
+
+    /// Whether an instance is over: completed or compensated; inferred,
+    /// quiet and counted.
+    fn is_done(&self, inst: &Instance) -> bool {
+        match &self.infer {
+            Some(_) => inst.learned.is_some(),
+            None => self.state(inst).finished(),
+        }
     }
 
     /// Instances by state for one saga type, forgotten ones included.
@@ -416,101 +544,6 @@ impl SagaBook {
             .values()
             .map(|i| 160 + i.id.len() + i.events.len() * 96)
             .sum()
-    }
-}
-
-/// A saga type as the sagas view shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SagaTypeRow {
-    pub name: String,
-    /// Instances by state, in [`SagaState::ALL`] order.
-    pub counts: [u64; 5],
-    /// From each step to the next: ("A → B", durations).
-    pub steps: Vec<(String, Option<Percentiles>)>,
-    pub end_to_end: Option<Percentiles>,
-}
-
-/// An instance as the sagas view lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SagaRow {
-    pub saga: String,
-    pub id: String,
-    pub state: SagaState,
-    pub steps_done: usize,
-    pub steps_total: usize,
-    pub started_ns: i64,
-    pub last_ns: i64,
-    pub last_type: String,
-    /// Out-of-place events in it.
-    pub marks: usize,
-}
-
-/// The sagas view's model.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SagaView {
-    pub types: Vec<SagaTypeRow>,
-    /// Instances, stuck and failed first, then by start (at most `max_rows`).
-    pub rows: Vec<SagaRow>,
-    /// Instances kept in all (rows may be fewer).
-    pub kept: usize,
-    pub clock_ns: i64,
-}
-
-impl SagaBook {
-    /// The view model: every type's counts and durations, and the first
-    /// `max_rows` instances in view order.
-    pub fn view(&self, max_rows: usize) -> SagaView {
-        let types = self
-            .defs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let counts = self.counts(i);
-                SagaTypeRow {
-                    name: d.name.clone(),
-                    counts: SagaState::ALL.map(|s| counts.get(&s).copied().unwrap_or(0)),
-                    steps: d
-                        .steps
-                        .windows(2)
-                        .zip(&self.stats[i].steps)
-                        .map(|(w, h)| (format!("{} → {}", w[0], w[1]), h.percentiles()))
-                        .collect(),
-                    end_to_end: self.stats[i].end_to_end.percentiles(),
-                }
-            })
-            .collect();
-        let mut all: Vec<(SagaState, &Instance)> =
-            self.instances().map(|i| (self.state(i), i)).collect();
-        let kept = all.len();
-        let cut = max_rows.min(all.len());
-        if cut > 0 && cut < all.len() {
-            all.select_nth_unstable_by_key(cut - 1, |(s, i)| (*s, i.started_ns));
-            all.truncate(cut);
-        }
-        all.sort_by_key(|(s, i)| (*s, i.started_ns));
-        let rows = all
-            .into_iter()
-            .map(|(state, i)| SagaRow {
-                saga: self.defs[i.saga].name.clone(),
-                id: i.id.clone(),
-                state,
-                steps_done: i.steps_done(),
-                steps_total: self.defs[i.saga].steps.len(),
-                started_ns: i.started_ns,
-                last_ns: i.last_ns,
-                last_type: i
-                    .events
-                    .last()
-                    .map_or(String::new(), |e| e.event_type.to_string()),
-                marks: i.events.iter().filter(|e| !e.marks.is_empty()).count(),
-            })
-            .collect();
-        SagaView {
-            types,
-            rows,
-            kept,
-            clock_ns: self.clock_ns,
-        }
     }
 }
 
@@ -683,5 +716,59 @@ mod tests {
             b.counts(0)[&SagaState::Completed],
             MAX_INSTANCES as u64 + 10
         );
+    }
+
+    #[test]
+    fn without_definitions_the_happy_path_is_learned_and_deviations_marked() {
+        let mut b = SagaBook::inferring(Duration::from_secs(30));
+        let mut events = Vec::new();
+        for n in 0..5 {
+            let id = format!("ok{n}");
+            for (k, ty) in ["Placed", "Reserved", "Shipped"].iter().enumerate() {
+                events.push((n + k as i64, *ty, id.clone()));
+            }
+        }
+        for n in 0..2 {
+            let id = format!("off{n}");
+            for (k, ty) in ["Placed", "Reserved", "Refunded"].iter().enumerate() {
+                events.push((n + k as i64, *ty, id.clone()));
+            }
+        }
+        events.push((3, "Placed", "short".into()));
+        events.push((50, "Placed", "busy".into()));
+        let evs: Vec<(i64, &str, &str)> = events
+            .iter()
+            .map(|(t, ty, id)| (*t, *ty, id.as_str()))
+            .collect();
+        feed(&mut b, &evs);
+        let learned = b.learned().expect("learned from the quiet instances");
+        assert_eq!(learned.path, ["Placed", "Reserved", "Shipped"]);
+        assert_eq!((learned.instances, learned.finished), (5, 8));
+        assert_eq!(state_of(&b, "ok3"), SagaState::Completed);
+        assert_eq!(
+            state_of(&b, "off1"),
+            SagaState::Stuck,
+            "ends where instances do not"
+        );
+        assert_eq!(state_of(&b, "short"), SagaState::Stuck);
+        assert_eq!(state_of(&b, "busy"), SagaState::InProgress);
+        let view = b.view(100);
+        let row = |id: &str| view.rows.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(row("off0").off_path, Some(2), "Refunded leaves the path");
+        assert_eq!((row("off0").steps_done, row("off0").steps_total), (2, 3));
+        assert_eq!(row("ok0").off_path, None);
+        assert_eq!(view.types[0].name, INFERRED);
+        assert_eq!(
+            view.types[0].counts,
+            [5, 0, 0, 1, 3],
+            "completed, compensated, failed, in progress, stuck"
+        );
+
+        // A quiet instance that moves again is no longer counted as finished.
+        feed(&mut b, &[(51, "Shipped", "short")]);
+        assert_eq!(state_of(&b, "short"), SagaState::InProgress);
+        assert_eq!(b.learned().unwrap().finished, 7);
+        let short = b.instances().find(|i| i.id == "short").unwrap();
+        assert_eq!(short.events[1].marks, vec![Mark::Resumed]);
     }
 }
