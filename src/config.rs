@@ -155,6 +155,15 @@ struct ConfigFile {
     lag: LagSection,
     #[serde(default)]
     sagas: Vec<SagaSection>,
+    #[serde(default)]
+    saga_inference: SagaInferenceSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SagaInferenceSection {
+    enabled: Option<bool>,
+    timeout: Option<Span>,
 }
 
 fn apply(fields: &mut FieldSet, section: FieldsSection) {
@@ -256,6 +265,11 @@ pub fn parse(text: &str, origin: &str) -> Result<AnalysisConfig, UserError> {
             compensation: sg.compensation,
             timeout: sg.timeout.map_or(saga::DEFAULT_TIMEOUT, |Span(d)| d),
         });
+    }
+    if file.saga_inference.enabled == Some(false) {
+        cfg.saga_inference = None;
+    } else if let Some(Span(t)) = file.saga_inference.timeout {
+        cfg.saga_inference = Some(t);
     }
     cfg.lag.overrides = file
         .lag

@@ -154,7 +154,7 @@ fn help_overlay_lists_the_keymap() {
     let mut e = engine();
     let mut a = app(&mut e);
     key(&mut a, &mut e, KeyCode::Char('?'));
-    let s = screen(&mut a, 160, 70);
+    let s = screen(&mut a, 160, 90);
     for binding in flowscope::tui::keymap::BINDINGS {
         // Long descriptions wrap under themselves: their start is on one
         // line, and every word is there.

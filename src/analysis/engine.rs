@@ -127,10 +127,9 @@ impl Engine {
         Engine {
             lag,
             flow: FlowBook::default(),
-            sagas: if a.sagas.is_empty() {
-                SagaBook::inferring(super::saga::DEFAULT_TIMEOUT)
-            } else {
-                SagaBook::new(a.sagas.clone())
+            sagas: match (a.sagas.is_empty(), a.saga_inference) {
+                (true, Some(timeout)) => SagaBook::inferring(timeout),
+                _ => SagaBook::new(a.sagas.clone()),
             },
             sagas_view: None,
             store: EventStore::new(config.retention),
@@ -175,7 +174,7 @@ impl Engine {
                 self.sagas
                     .observe(env.index, env.received_ns, &d.event_type, &ids);
             }
-        } else {
+        } else if !self.sagas.defs().is_empty() {
             let mut extra = d.extra.iter();
             let ids: Vec<Option<String>> = self
                 .sagas

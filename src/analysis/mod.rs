@@ -46,6 +46,9 @@ pub struct AnalysisConfig {
     pub lag: lag::LagConfig,
     /// Saga definitions (`[[sagas]]`).
     pub sagas: Vec<saga::SagaDef>,
+    /// Without definitions: the timeout after which an inferred instance
+    /// is quiet (`[saga_inference]`); `None`: no inference.
+    pub saga_inference: Option<std::time::Duration>,
 }
 
 impl Default for AnalysisConfig {
@@ -59,6 +62,7 @@ impl Default for AnalysisConfig {
             kinds: HashMap::new(),
             lag: lag::LagConfig::default(),
             sagas: Vec::new(),
+            saga_inference: Some(saga::DEFAULT_TIMEOUT),
         }
     }
 }

@@ -175,7 +175,7 @@ pub struct SagaItem {
 
 fn sagas(engine: &Engine) -> Option<Sagas> {
     let book = engine.sagas();
-    if book.is_inferred() && book.instances().next().is_none() {
+    if book.defs().is_empty() || (book.is_inferred() && book.instances().next().is_none()) {
         return None;
     }
     let mut out = Sagas {

@@ -15,6 +15,15 @@ pub enum Action {
     ShowSagas,
     /// Sagas view: show this instance's events in the stream.
     FilterToInstance,
+    /// Sagas view: the selected instance's timeline.
+    OpenTimeline,
+    /// Sagas view: the waterfall of recent instances, or back to the list.
+    ToggleWaterfall,
+    /// Back from a timeline or the waterfall.
+    Back,
+    ZoomIn,
+    ZoomOut,
+    ZoomFit,
     /// Lag view: show flowscope's own readers too.
     ToggleHidden,
     StartFilter,

@@ -17,6 +17,8 @@ pub enum Context {
     Kinds,
     Lag,
     Sagas,
+    SagaTimeline,
+    Waterfall,
     Replay,
     Input,
     Help,
@@ -34,6 +36,8 @@ impl Context {
             Context::Kinds => "Event kinds",
             Context::Lag => "Consumer lag",
             Context::Sagas => "Sagas",
+            Context::SagaTimeline => "Saga timeline (Enter on an instance; before the replay keys)",
+            Context::Waterfall => "Saga waterfall (w in the sagas view)",
             Context::Replay => "Replay (flowscope replay; before the view's keys)",
             Context::Input => "Filter and go-to input",
             Context::Help => "This help",
@@ -41,7 +45,7 @@ impl Context {
     }
 
     /// Order of sections in the help overlay.
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Stream,
         Context::Detail,
@@ -51,6 +55,8 @@ impl Context {
         Context::Kinds,
         Context::Lag,
         Context::Sagas,
+        Context::SagaTimeline,
+        Context::Waterfall,
         Context::Replay,
         Context::Input,
         Context::Help,
@@ -102,7 +108,8 @@ const fn b(context: Context, keys: &'static [Key], action: Action, help: &'stati
 
 use Action as A;
 use Context::{
-    Anomalies, Compare, Detail, Global, Help, Input, Kinds, Lag, Replay, Sagas, Stream, Subjects,
+    Anomalies, Compare, Detail, Global, Help, Input, Kinds, Lag, Replay, SagaTimeline, Sagas,
+    Stream, Subjects, Waterfall,
 };
 use KeyCode::{Backspace, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
 
@@ -187,7 +194,30 @@ pub static BINDINGS: &[Binding] = &[
     b(Sagas, &[k(Home), c('g')], A::Top, "first instance"),
     b(Sagas, &[k(End), c('G')], A::Bottom, "last instance"),
     b(Sagas, &[c('t')], A::CycleKind, "show instances in one state at a time (cycles)"),
-    b(Sagas, &[k(Enter)], A::FilterToInstance, "show the instance's events in the stream"),
+    b(Sagas, &[c('s')], A::CycleSort, "sort by state (stuck and failed first), started, duration, id, last event"),
+    b(Sagas, &[c('S')], A::ReverseSort, "reverse the sort"),
+    b(Sagas, &[k(Enter)], A::OpenTimeline, "the instance's timeline"),
+    b(Sagas, &[c('w')], A::ToggleWaterfall, "waterfall of the most recently started instances"),
+    b(Sagas, &[c('f')], A::FilterToInstance, "show the instance's events in the stream (filter on its id)"),
+    b(SagaTimeline, &[k(Left), c('h'), k(Up), c('k')], A::Up, "previous event"),
+    b(SagaTimeline, &[k(Right), c('l'), k(Down), c('j')], A::Down, "next event"),
+    b(SagaTimeline, &[k(Home)], A::Top, "first event"),
+    b(SagaTimeline, &[k(End)], A::Bottom, "last event"),
+    b(SagaTimeline, &[c('+'), c('=')], A::ZoomIn, "zoom in (around the selected event)"),
+    b(SagaTimeline, &[c('-')], A::ZoomOut, "zoom out"),
+    b(SagaTimeline, &[c('0')], A::ZoomFit, "fit the whole instance"),
+    b(SagaTimeline, &[c('e')], A::JumpRelated, "show the selected event in the stream"),
+    b(SagaTimeline, &[c('f')], A::FilterToInstance, "show the instance's events in the stream"),
+    b(SagaTimeline, &[k(Esc), k(Enter)], A::Back, "back"),
+    b(Waterfall, &[k(Up), c('k')], A::Up, "earlier instance"),
+    b(Waterfall, &[k(Down), c('j')], A::Down, "later instance"),
+    b(Waterfall, &[k(PageUp), ctrl('b')], A::PageUp, "page up"),
+    b(Waterfall, &[k(PageDown), ctrl('f')], A::PageDown, "page down"),
+    b(Waterfall, &[k(Home), c('g')], A::Top, "earliest instance"),
+    b(Waterfall, &[k(End), c('G')], A::Bottom, "latest instance"),
+    b(Waterfall, &[k(Enter)], A::OpenTimeline, "the instance's timeline"),
+    b(Waterfall, &[c('f')], A::FilterToInstance, "show the instance's events in the stream"),
+    b(Waterfall, &[k(Esc), c('w')], A::Back, "back to the list"),
     b(Replay, &[c(' ')], A::PlayPause, "pause or resume (at the end: play again)"),
     b(Replay, &[c('+'), c('=')], A::Faster, "faster (up to 100×, then as fast as possible)"),
     b(Replay, &[c('-')], A::Slower, "slower (down to 0.1×)"),

@@ -59,6 +59,7 @@ theme!(
     json_punct,
     hex_offset,
     hex_ascii,
+    compensation,
 );
 
 #[derive(Debug, Deserialize)]

@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::fields::FieldChain;
 
 pub use infer::{Learned, MAX_PATHS};
-pub use view::{SagaRow, SagaTypeRow, SagaView, WATERFALL_ROWS};
+pub use view::{LaneKind, SagaRow, SagaTypeRow, SagaView, WATERFALL_ROWS};
 
 /// Default `timeout` of a saga definition.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -152,9 +152,19 @@ impl App {
             (View::Anomalies, _) => Context::Anomalies,
             (View::Kinds, _) => Context::Kinds,
             (View::Lag, _) => Context::Lag,
+            (View::Sagas, _) if self.sagas.timeline.is_some() => Context::SagaTimeline,
+            (View::Sagas, _) if self.sagas.waterfall => Context::Waterfall,
             (View::Sagas, _) => Context::Sagas,
         };
-        if self.snapshot.replay.is_some() {
+        if specific == Context::SagaTimeline {
+            // Zoom keys (+/-) win over the replay's speed keys here.
+            let mut all = vec![specific];
+            if self.snapshot.replay.is_some() {
+                all.push(Context::Replay);
+            }
+            all.push(Context::Global);
+            all
+        } else if self.snapshot.replay.is_some() {
             vec![Context::Replay, specific, Context::Global]
         } else {
             vec![specific, Context::Global]

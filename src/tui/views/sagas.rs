@@ -1,5 +1,7 @@
 //! The sagas view: per saga type, instances by state and the time from
-//! each step to the next; below, the instances, stuck and failed first.
+//! each step to the next (inferred: the learned path); below, the
+//! instances, stuck and failed first. Enter opens an instance's timeline,
+//! `w` the waterfall ([`super::saga_timeline`]).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -56,6 +58,32 @@ fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
         ));
     }
     let mut lines = vec![Line::from(spans)];
+    if t.inferred {
+        match &t.learned {
+            Some(l) => {
+                lines.push(Line::from(vec![
+                    Span::styled("  learned path  ", theme.muted),
+                    Span::styled(l.path.join(" → "), theme.event_type),
+                    Span::styled(
+                        format!(
+                            "  ({} of {} finished)",
+                            format::count(l.instances),
+                            format::count(l.finished),
+                        ),
+                        theme.muted,
+                    ),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("  to follow it, paste into flowscope.toml:  ", theme.muted),
+                    Span::raw(l.toml().replace('\n', "  ")),
+                ]));
+            }
+            None => lines.push(Line::styled(
+                "  no [[sagas]] defined: grouped by correlation value; the happy path is learned once instances go quiet",
+                theme.muted,
+            )),
+        }
+    }
     lines.push(Line::from(vec![
         Span::styled("  end to end  ", theme.muted),
         Span::raw(pct(&t.end_to_end)),
@@ -70,9 +98,15 @@ fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
+    if app.sagas.timeline.is_some() {
+        return super::saga_timeline::render_timeline(app, f, area);
+    }
+    if app.sagas.waterfall {
+        return super::saga_timeline::render_waterfall(app, f, area);
+    }
     let theme = app.opts.theme.clone();
     let view = app.snapshot.sagas.clone();
-    if view.types.is_empty() {
+    if view.kept == 0 && view.types.iter().all(|t| t.inferred) {
         let b = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border_focus)
@@ -81,9 +115,10 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         f.render_widget(b, area);
         f.render_widget(
             Paragraph::new(Span::styled(
-                "No sagas defined: add [[sagas]] to flowscope.toml (docs/CONFIG.md) to follow saga instances.",
+                "No saga instances: no [[sagas]] are defined (docs/CONFIG.md) and no event carries a correlation value ([fields].correlation) to group by.",
                 theme.muted,
-            )),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;
@@ -121,7 +156,11 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme.border_focus)
         .title(Span::styled(
-            format!(" Instances · {shown} · {filter} (t) · stuck and failed first "),
+            format!(
+                " Instances · {shown} · {filter} (t) · by {}{} (s) · Enter: timeline · w: waterfall ",
+                app.sagas.sort.label(),
+                if app.sagas.reverse { ", reversed" } else { "" }
+            ),
             theme.title,
         ));
     let inner = b.inner(list);
