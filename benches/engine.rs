@@ -1,5 +1,6 @@
 //! Engine throughput with every detection on (field extraction, duplicates,
-//! sequence, schema drift, kinds, subject tree, retention), against
+//! sequence, schema drift, kinds, subject tree, saga inference, retention),
+//! and with saga inference off, against
 //! serde_json parsing the same payloads in the same run: into a `Value`, and
 //! parse-only (validating into `IgnoredAny`). Run: `cargo bench --bench engine`.
 
@@ -8,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use flowscope::analysis::store::Retention;
-use flowscope::analysis::{Engine, EngineConfig};
+use flowscope::analysis::{AnalysisConfig, Engine, EngineConfig};
 use flowscope::demo::sim::SimConfig;
 use flowscope::envelope::Envelope;
 
@@ -63,10 +64,15 @@ fn main() {
         }
         start.elapsed()
     });
-    let run = |retention: Retention| {
+    let run = |retention: Retention, saga_inference: bool| {
         best(|| {
             let mut engine = Engine::new(EngineConfig {
                 retention,
+                analysis: AnalysisConfig {
+                    saga_inference: saga_inference
+                        .then_some(flowscope::analysis::saga::DEFAULT_TIMEOUT),
+                    ..AnalysisConfig::default()
+                },
                 ..EngineConfig::default()
             });
             let batch = events.clone();
@@ -79,11 +85,13 @@ fn main() {
             took
         })
     };
-    let headless = run(Retention {
+    let single = Retention {
         max_events: 1,
         max_bytes: u64::MAX,
-    });
-    let browsing = run(Retention::default());
+    };
+    let headless = run(single, true);
+    let no_inference = run(single, false);
+    let browsing = run(Retention::default(), true);
     println!(
         "baseline serde_json parse into Value:        {:>10.0} events/s",
         rate(value)
@@ -103,6 +111,12 @@ fn main() {
         rate(headless),
         rate(headless) / rate(validate),
         rate(headless) / rate(value)
+    );
+    println!(
+        "engine, headless, saga inference off:        {:>10.0} events/s  = {:.2}x parse-only, {:.2}x Value",
+        rate(no_inference),
+        rate(no_inference) / rate(validate),
+        rate(no_inference) / rate(value)
     );
     println!(
         "engine, all detections, keeping 1M events:   {:>10.0} events/s  = {:.2}x parse-only, {:.2}x Value",

@@ -1,7 +1,8 @@
 //! Saga tracking cost: 100,000 concurrent order sagas through the engine,
-//! with the order saga defined, against the same events through the engine
-//! without saga definitions in the same run; and the memory the instances
-//! take (flowscope's estimate). Run: `cargo bench --bench sagas`.
+//! with the order saga defined, and without definitions (inferring sagas by
+//! correlation value), against the same events through the engine with saga
+//! tracking off in the same run; and the memory the instances take
+//! (flowscope's estimate). Run: `cargo bench --bench sagas`.
 
 mod common;
 
@@ -28,7 +29,7 @@ fn main() {
         },
     );
     println!("workload: {EVENTS} simulated events, up to {CONCURRENT} orders in flight");
-    let run = |sagas: Vec<SagaDef>| {
+    let run = |sagas: Vec<SagaDef>, inference: Option<Duration>| {
         (0..ROUNDS)
             .map(|_| {
                 let mut engine = Engine::new(EngineConfig {
@@ -38,6 +39,7 @@ fn main() {
                     },
                     analysis: AnalysisConfig {
                         sagas: sagas.clone(),
+                        saga_inference: inference,
                         ..AnalysisConfig::default()
                     },
                     ..EngineConfig::default()
@@ -52,13 +54,14 @@ fn main() {
             .min_by_key(|(d, _)| *d)
             .expect("ROUNDS > 0")
     };
-    let (base, _) = run(Vec::new());
-    let (with, engine) = run(vec![flowscope::demo::sim::order_saga()]);
+    let (base, _) = run(Vec::new(), None);
+    let (with, engine) = run(vec![flowscope::demo::sim::order_saga()], None);
+    let (inferred, inferring) = run(Vec::new(), Some(Duration::from_secs(30)));
     let rate = |d: Duration| EVENTS as f64 / d.as_secs_f64();
     let book = engine.sagas();
     let instances = book.instances().count();
     println!(
-        "baseline: engine without sagas:      {:>9.0} events/s",
+        "baseline: engine, saga tracking off: {:>9.0} events/s",
         rate(base)
     );
     println!(
@@ -67,7 +70,18 @@ fn main() {
         base.as_secs_f64() / with.as_secs_f64()
     );
     println!(
-        "instances kept: {instances}; their memory by flowscope's estimate: {:.1} MiB ({:.0} B each)",
+        "engine inferring sagas (no defs):    {:>9.0} events/s = {:.2}x baseline",
+        rate(inferred),
+        base.as_secs_f64() / inferred.as_secs_f64()
+    );
+    let learned = inferring.sagas();
+    println!(
+        "inferred instances kept: {}; memory by flowscope's estimate: {:.1} MiB",
+        learned.instances().count(),
+        learned.approx_bytes() as f64 / 1048576.0
+    );
+    println!(
+        "defined instances kept: {instances}; their memory by flowscope's estimate: {:.1} MiB ({:.0} B each)",
         book.approx_bytes() as f64 / 1048576.0,
         book.approx_bytes() as f64 / instances.max(1) as f64
     );
