@@ -296,3 +296,75 @@ async fn saga_states_match_what_the_simulation_did() {
     assert_eq!(first["state"], "stuck", "stuck first");
     assert_eq!(code, 3, "--fail-on stuck");
 }
+
+#[tokio::test]
+async fn without_definitions_the_sagas_are_inferred_and_their_happy_path_learned() {
+    let server = support::server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("flowscope.toml");
+    std::fs::write(&cfg, "[saga_inference]\ntimeout = \"700ms\"\n").unwrap();
+    let (analyze, _) = start_analyze(
+        &url,
+        &[
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "json",
+            "--duration",
+            "5s",
+        ],
+    );
+    let sim = support::simulate(
+        &url,
+        SimConfig {
+            seed: 22,
+            dup_rate: 0.0,
+            ooo_rate: 0.0,
+            gap_rate: 0.0,
+            fail_rate: 0.0,
+            stuck_rate: 0.1,
+            drift_after: None,
+            ..SimConfig::default()
+        },
+        1_000.0,
+        1500,
+    )
+    .await;
+    // Moves the event clock past every order's quiet time.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let client = support::client(&url).await;
+    client.publish("clock.tick", "{}".into()).await.unwrap();
+    support::settle(&client).await;
+    let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    let s = &r["sagas"];
+    assert!(sim.stuck > 0 && sim.completed > sim.stuck, "{sim:?}");
+    assert_eq!(s["total"], sim.orders, "{sim:?} {s}");
+    assert_eq!(s["completed"], sim.completed, "{sim:?} {s:#}");
+    assert_eq!(s["stuck"], sim.stuck, "{sim:?}");
+    assert_eq!(s["in_progress"], 0);
+    let t = &s["types"][0];
+    assert_eq!(t["name"], "inferred");
+    assert_eq!(t["inferred"], true);
+    let learned = &t["learned"];
+    assert_eq!(
+        learned["path"],
+        serde_json::json!([
+            "OrderCreated",
+            "InventoryReserved",
+            "PaymentProcessed",
+            "OrderShipped"
+        ])
+    );
+    assert_eq!(learned["instances"], sim.completed);
+    assert_eq!(learned["finished"], sim.orders);
+    assert!(
+        learned["toml"].as_str().unwrap().contains(
+            r#"steps = ["OrderCreated", "InventoryReserved", "PaymentProcessed", "OrderShipped"]"#
+        ),
+        "{learned}"
+    );
+}

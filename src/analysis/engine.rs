@@ -169,11 +169,10 @@ impl Engine {
         );
         let d = self.extractor.describe(&env, true);
         if self.sagas.is_inferred() {
-            if d.correlation.is_some() {
-                let ids = [d.correlation.clone()];
-                self.sagas
-                    .observe(env.index, env.received_ns, &d.event_type, &ids);
-            }
+            // Every event moves the saga clock, correlated or not.
+            let ids = [d.correlation.clone()];
+            self.sagas
+                .observe(env.index, env.received_ns, &d.event_type, &ids);
         } else if !self.sagas.defs().is_empty() {
             let mut extra = d.extra.iter();
             let ids: Vec<Option<String>> = self
