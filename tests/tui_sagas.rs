@@ -259,13 +259,15 @@ fn without_definitions_the_learned_path_is_shown_and_deviations_marked() {
             id.as_str(),
         ));
     }
+    events.push((400, "OrderPlaced", "o-4"));
+    events.push((410, "StockReserved", "o-4"));
     events.push((60_000, "OrderPlaced", "o-late"));
     feed(&mut e, &events);
     let mut app = app(&mut e);
     key(&mut app, &mut e, KeyCode::Char('6'));
     let s = screen(&mut app, 160, 24);
     assert!(
-        s.contains("learned path  OrderPlaced → StockReserved → OrderShipped  (3 of 4 finished)"),
+        s.contains("learned path  OrderPlaced → StockReserved → OrderShipped  (3 of 5 finished)"),
         "{s}"
     );
     assert!(
@@ -273,20 +275,26 @@ fn without_definitions_the_learned_path_is_shown_and_deviations_marked() {
         "{s}"
     );
     assert!(
-        s.contains("completed 3  compensated 0  failed 0  in_progress 1  stuck 1"),
+        s.contains("completed 4  compensated 0  failed 0  in_progress 1  stuck 1"),
         "{s}"
     );
+    // o-3 left the path but ended where paths end (StockReleased is never
+    // followed); o-4 stopped at StockReserved, where the others went on.
     let off = line_with(&s, " o-3 ");
     assert!(
-        off.contains("│stuck") && off.contains("2/3") && off.contains(" 1!│"),
+        off.contains("│completed") && off.contains("2/3") && off.contains(" 1!│"),
         "{s}"
     );
+    let stopped = line_with(&s, " o-4 ");
+    assert!(stopped.contains("│stuck") && stopped.contains("2/3"), "{s}");
+    assert!(s.find(" o-4 ") < s.find(" o-late "), "stuck first: {s}");
     insta::assert_snapshot!("sagas_inferred", s);
 
+    key(&mut app, &mut e, KeyCode::End);
     key(&mut app, &mut e, KeyCode::Enter);
     key(&mut app, &mut e, KeyCode::End);
     let s = screen(&mut app, 160, 24);
-    assert!(s.contains("Saga inferred · o-3 · stuck"), "{s}");
+    assert!(s.contains("Saga inferred · o-3 · completed"), "{s}");
     assert!(line_with(&s, "│StockReleased ").contains('▲'), "{s}");
     assert!(s.contains("▲ leaves the learned path"), "{s}");
 }

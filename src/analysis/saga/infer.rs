@@ -4,11 +4,14 @@
 //! appeared) is counted. The most frequent path is the learned happy path.
 //!
 //! States of an inferred instance: `in_progress` until it is quiet; then
-//! `completed` when its path ends where the happy path ends, `stuck`
-//! otherwise (it stopped where instances do not usually stop). An instance
-//! whose path leaves the happy path is marked at the first event that does.
+//! `completed` when its path ends with a type that usually ends a path (in
+//! most quiet paths that hold it, it is last: `OrderShipped`, and also
+//! `OrderCancelled` of a compensated order), `stuck` when it stopped where
+//! instances usually go on. An instance whose path leaves the happy path is
+//! marked at the first event that does.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use super::{SagaEvent, SagaState};
@@ -16,6 +19,9 @@ use super::{SagaEvent, SagaState};
 /// Distinct paths counted; instances taking a path beyond these are only
 /// counted as finished.
 pub const MAX_PATHS: usize = 4_096;
+
+/// Distinct types whose place in paths (last or not) is counted.
+pub const MAX_TYPES: usize = 4_096;
 
 /// The types of an instance in the order they first appeared.
 pub type Path = Arc<[Box<str>]>;
@@ -70,21 +76,26 @@ pub struct Learner {
     /// Quiet instances, counted paths or not.
     finished: u64,
     happy: Option<(Path, u64)>,
-    /// Instances that may have gone quiet: (time after which they are, key).
-    /// Roughly in deadline order; an instance that moved is queued again.
-    pub(super) idle: VecDeque<(i64, (usize, String))>,
+    /// Per type: quiet paths it ends, quiet paths it is in but does not end.
+    places: HashMap<Box<str>, (u64, u64)>,
+    /// Instances that may have gone quiet, earliest deadline first: (time
+    /// after which they are, key). An instance that moved since it was
+    /// queued goes back in with its new deadline.
+    pub(super) idle: BinaryHeap<Reverse<(i64, (usize, String))>>,
 }
 
 impl Learner {
-    /// Counts a quiet instance's path; returns the shared path to remember
-    /// (`None` when too many distinct paths are counted already).
-    pub fn learn(&mut self, path: Vec<Box<str>>) -> Option<Path> {
+    /// Counts a quiet instance's path; returns the path to remember for
+    /// [`Learner::unlearn`] (shared with the count when it is counted: past
+    /// [`MAX_PATHS`] distinct paths a new one is not).
+    pub fn learn(&mut self, path: Vec<Box<str>>) -> Path {
         self.finished += 1;
         let path: Path = path.into();
+        self.place(&path, true);
         let key = match self.paths.get_key_value(&path) {
             Some((k, _)) => k.clone(),
             None if self.paths.len() < MAX_PATHS => path,
-            None => return None,
+            None => return path,
         };
         let n = self.paths.entry(key.clone()).or_default();
         *n += 1;
@@ -96,13 +107,40 @@ impl Learner {
         {
             *best = n;
         }
-        Some(key)
+        key
+    }
+
+    /// Counts (or takes back) where each type of a path is: last or not.
+    fn place(&mut self, path: &[Box<str>], add: bool) {
+        for (i, t) in path.iter().enumerate() {
+            let counted = self.places.contains_key(t);
+            if !counted && (!add || self.places.len() >= MAX_TYPES) {
+                continue;
+            }
+            let counts = self.places.entry(t.clone()).or_default();
+            let n = if i + 1 == path.len() {
+                &mut counts.0
+            } else {
+                &mut counts.1
+            };
+            *n = if add { *n + 1 } else { n.saturating_sub(1) };
+            if *counts == (0, 0) {
+                self.places.remove(t);
+            }
+        }
+    }
+
+    /// Whether quiet paths holding this type mostly end with it.
+    pub fn usually_ends(&self, event_type: &str) -> bool {
+        self.places
+            .get(event_type)
+            .is_some_and(|(ends, goes_on)| ends > goes_on)
     }
 
     /// Takes back a counted path (its instance moved again).
-    pub fn unlearn(&mut self, path: Option<&Path>) {
+    pub fn unlearn(&mut self, path: &Path) {
         self.finished = self.finished.saturating_sub(1);
-        let Some(path) = path else { return };
+        self.place(path, false);
         if let Some(n) = self.paths.get_mut(path) {
             *n -= 1;
             if *n == 0 {
@@ -140,9 +178,8 @@ impl Learner {
         if !quiet {
             return SagaState::InProgress;
         }
-        let ends = |p: &[Box<str>]| p.last().cloned();
-        match self.happy() {
-            Some(h) if ends(&path_of(events)) == ends(h) => SagaState::Completed,
+        match path_of(events).last() {
+            Some(last) if self.usually_ends(last) => SagaState::Completed,
             _ => SagaState::Stuck,
         }
     }
@@ -166,8 +203,8 @@ mod tests {
         l.learn(p(&["A", "X"]));
         l.learn(p(&["A", "X"]));
         assert_eq!(l.happy(), Some(&p(&["A", "X"])[..]), "3 beats 2");
-        l.unlearn(x.as_ref());
-        l.unlearn(x.as_ref());
+        l.unlearn(&x);
+        l.unlearn(&x);
         assert_eq!(l.happy(), Some(&p(&["A", "B", "C"])[..]), "2 beats 1 again");
         let learned = l.learned().unwrap();
         assert_eq!((learned.instances, learned.finished), (2, 3));
@@ -176,6 +213,30 @@ mod tests {
             "[[sagas]]\nname = \"learned\"\nsteps = [\"A\", \"B\", \"C\"]"
         );
         drop(a);
+    }
+
+    #[test]
+    fn a_type_that_usually_ends_a_path_is_where_instances_complete() {
+        let mut l = Learner::default();
+        for _ in 0..5 {
+            l.learn(p(&["Created", "Paid", "Shipped"]));
+        }
+        for _ in 0..3 {
+            l.learn(p(&["Created", "PaymentFailed", "Cancelled"]));
+        }
+        let stopped = l.learn(p(&["Created", "Paid"]));
+        assert!(l.usually_ends("Shipped"));
+        assert!(l.usually_ends("Cancelled"), "a compensated path ends too");
+        assert!(!l.usually_ends("Paid"), "1 path ends at Paid, 5 go on");
+        assert!(!l.usually_ends("Created"));
+        for _ in 0..5 {
+            l.learn(p(&["Created", "Paid"]));
+        }
+        assert!(l.usually_ends("Paid"), "6 end at Paid now, 5 go on");
+        for _ in 0..2 {
+            l.unlearn(&stopped);
+        }
+        assert!(!l.usually_ends("Paid"), "taken back: 4 end, 5 go on");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 mod infer;
 mod view;
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -407,14 +408,14 @@ impl SagaBook {
                         marks.push(Mark::Repeated);
                     }
                     if let Some(l) = &mut self.infer {
-                        if inst.learned.is_some() {
-                            // It moved again: its path is not final after all.
-                            l.unlearn(inst.learned.take().as_ref());
+                        // It moved again: its path is not final after all.
+                        if let Some(path) = inst.learned.take() {
+                            l.unlearn(&path);
                         }
                         if !inst.queued {
                             inst.queued = true;
                             let due = t.saturating_add(timeout_ns(def.timeout));
-                            l.idle.push_back((due, key.clone()));
+                            l.idle.push(Reverse((due, key.clone())));
                         }
                     }
                 }
@@ -447,11 +448,11 @@ impl SagaBook {
     fn learn_quiet(&mut self) {
         let Some(l) = &mut self.infer else { return };
         let timeout = timeout_ns(self.defs[0].timeout);
-        while let Some((due, _)) = l.idle.front() {
+        while let Some(Reverse((due, _))) = l.idle.peek() {
             if *due >= self.clock_ns {
                 break;
             }
-            let Some((_, key)) = l.idle.pop_front() else {
+            let Some(Reverse((_, key))) = l.idle.pop() else {
                 break;
             };
             let Some(inst) = self.instances.get_mut(&key) else {
@@ -459,14 +460,11 @@ impl SagaBook {
             };
             let due = inst.last_ns.saturating_add(timeout);
             if due >= self.clock_ns {
-                l.idle.push_back((due, key));
+                l.idle.push(Reverse((due, key)));
                 continue;
             }
             inst.queued = false;
-            inst.learned = l.learn(infer::path_of(&inst.events));
-            if inst.learned.is_none() {
-                inst.learned = Some(Arc::from(Vec::new()));
-            }
+            inst.learned = Some(l.learn(infer::path_of(&inst.events)));
             self.stats[0]
                 .end_to_end
                 .record_ns(inst.last_ns - inst.started_ns);
@@ -747,10 +745,14 @@ mod tests {
         assert_eq!(state_of(&b, "ok3"), SagaState::Completed);
         assert_eq!(
             state_of(&b, "off1"),
-            SagaState::Stuck,
-            "ends where instances do not"
+            SagaState::Completed,
+            "off the happy path, but ends where the paths it takes end"
         );
-        assert_eq!(state_of(&b, "short"), SagaState::Stuck);
+        assert_eq!(
+            state_of(&b, "short"),
+            SagaState::Stuck,
+            "stopped where instances go on"
+        );
         assert_eq!(state_of(&b, "busy"), SagaState::InProgress);
         let view = b.view(100);
         let row = |id: &str| view.rows.iter().find(|r| r.id == id).unwrap();
@@ -760,7 +762,7 @@ mod tests {
         assert_eq!(view.types[0].name, INFERRED);
         assert_eq!(
             view.types[0].counts,
-            [5, 0, 0, 1, 3],
+            [7, 0, 0, 1, 1],
             "completed, compensated, failed, in progress, stuck"
         );
 
@@ -770,5 +772,30 @@ mod tests {
         assert_eq!(b.learned().unwrap().finished, 7);
         let short = b.instances().find(|i| i.id == "short").unwrap();
         assert_eq!(short.events[1].marks, vec![Mark::Resumed]);
+    }
+
+    #[test]
+    fn an_inferred_instance_is_learned_as_soon_as_it_goes_quiet() {
+        // Timeout 10 s. `a` moves after it was queued; `b` and `c` start
+        // later. At 16 s `a` has been quiet since 15 s and must be counted
+        // then, not after the instances queued behind it.
+        let mut b = SagaBook::inferring(Duration::from_secs(10));
+        feed(
+            &mut b,
+            &[
+                (0, "Placed", "a"),
+                (5, "Shipped", "a"),
+                (6, "Placed", "b"),
+                (11, "Placed", "c"),
+            ],
+        );
+        assert_eq!(b.learned(), None, "nothing quiet at 11 s");
+        feed(&mut b, &[(16, "Placed", "d")]);
+        let learned = b.learned().expect("a is quiet at 16 s");
+        assert_eq!((learned.instances, learned.finished), (1, 1));
+        assert_eq!(learned.path, ["Placed", "Shipped"]);
+        feed(&mut b, &[(17, "Placed", "e")]);
+        assert_eq!(b.learned().unwrap().finished, 2, "b is quiet at 17 s");
+        assert_eq!(state_of(&b, "c"), SagaState::InProgress);
     }
 }
