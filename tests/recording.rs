@@ -651,6 +651,12 @@ async fn in_a_live_session_r_starts_and_stops_recordings_and_the_status_bar_show
         s.status.notice
     );
     live.pipeline.send(Control::ToggleRecording);
+    // Events and controls reach the engine on separate channels: publish
+    // once the new recording is open, or some may come before it.
+    support::wait_for(&live, Duration::from_secs(10), "recording again", |s| {
+        s.status.recording.is_some()
+    })
+    .await;
     numbered(&client, "w.b", 10, 5).await;
     let s = support::wait_for(&live, Duration::from_secs(10), "5 more recorded", |s| {
         s.status.recording.as_ref().is_some_and(|r| r.events == 5)

@@ -772,6 +772,12 @@ mod tests {
         assert_eq!(b.learned().unwrap().finished, 7);
         let short = b.instances().find(|i| i.id == "short").unwrap();
         assert_eq!(short.events[1].marks, vec![Mark::Resumed]);
+
+        // Out of order: off the path at its first event, yet both steps done.
+        feed(&mut b, &[(52, "Reserved", "swap"), (52, "Placed", "swap")]);
+        let view = b.view(100);
+        let swap = view.rows.iter().find(|r| r.id == "swap").unwrap();
+        assert_eq!((swap.steps_done, swap.off_path), (2, Some(0)));
     }
 
     #[test]

@@ -105,10 +105,10 @@ impl SagaBook {
         let happy = self.happy_path();
         let off = happy.and_then(|h| off_path(&i.events, h));
         let (steps_done, steps_total) = match happy {
+            // The happy path's types it had, in whatever order.
             Some(h) => {
                 let path = infer::path_of(&i.events);
-                let on = infer::leaves_at(&path, h).unwrap_or(path.len());
-                (on.min(h.len()), h.len())
+                (h.iter().filter(|t| path.contains(t)).count(), h.len())
             }
             None if self.is_inferred() => (0, 0),
             None => (i.steps_done(), self.defs[i.saga].steps.len()),
