@@ -220,6 +220,33 @@ async fn the_demo_flow_shows_its_schema_drift_and_event_kinds() {
     assert_eq!(kind("OrderCreated"), ("domain".into(), false));
 }
 
+/// 1.5 s of orders without delivery faults, 20% of payments failing and 10%
+/// of orders stopping mid-way; then, a second later, one more event that
+/// moves the event clock past every order's timeout (700 ms in the tests).
+async fn orders_then_a_tick(url: &str, seed: u64) -> SimReport {
+    let sim = support::simulate(
+        url,
+        SimConfig {
+            seed,
+            dup_rate: 0.0,
+            ooo_rate: 0.0,
+            gap_rate: 0.0,
+            fail_rate: 0.2,
+            stuck_rate: 0.1,
+            drift_after: None,
+            ..SimConfig::default()
+        },
+        1_000.0,
+        1500,
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let client = support::client(url).await;
+    client.publish("clock.tick", "{}".into()).await.unwrap();
+    support::settle(&client).await;
+    sim
+}
+
 /// The demo's order saga, as a user would define it.
 const ORDER_SAGA: &str = r#"
 [[sagas]]
@@ -250,28 +277,7 @@ async fn saga_states_match_what_the_simulation_did() {
             "stuck",
         ],
     );
-    let sim = support::simulate(
-        &url,
-        SimConfig {
-            seed: 21,
-            dup_rate: 0.0,
-            ooo_rate: 0.0,
-            gap_rate: 0.0,
-            fail_rate: 0.2,
-            stuck_rate: 0.1,
-            drift_after: None,
-            ..SimConfig::default()
-        },
-        1_000.0,
-        1500,
-    )
-    .await;
-    // One more event a second later moves the event clock past every
-    // stuck order's timeout.
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    let client = support::client(&url).await;
-    client.publish("clock.tick", "{}".into()).await.unwrap();
-    support::settle(&client).await;
+    let sim = orders_then_a_tick(&url, 21).await;
     let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
         .await
         .unwrap();
@@ -315,27 +321,7 @@ async fn without_definitions_the_sagas_are_inferred_and_their_happy_path_learned
             "5s",
         ],
     );
-    let sim = support::simulate(
-        &url,
-        SimConfig {
-            seed: 22,
-            dup_rate: 0.0,
-            ooo_rate: 0.0,
-            gap_rate: 0.0,
-            fail_rate: 0.2,
-            stuck_rate: 0.1,
-            drift_after: None,
-            ..SimConfig::default()
-        },
-        1_000.0,
-        1500,
-    )
-    .await;
-    // Moves the event clock past every order's quiet time.
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    let client = support::client(&url).await;
-    client.publish("clock.tick", "{}".into()).await.unwrap();
-    support::settle(&client).await;
+    let sim = orders_then_a_tick(&url, 22).await;
     let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
         .await
         .unwrap();

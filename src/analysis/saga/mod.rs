@@ -552,21 +552,7 @@ mod tests {
     const S: i64 = 1_000_000_000;
 
     fn order() -> SagaDef {
-        SagaDef {
-            name: "order".into(),
-            correlation: None,
-            steps: [
-                "OrderCreated",
-                "InventoryReserved",
-                "PaymentProcessed",
-                "OrderShipped",
-            ]
-            .map(String::from)
-            .to_vec(),
-            failure: vec!["PaymentFailed".into()],
-            compensation: vec!["InventoryReleased".into(), "OrderCancelled".into()],
-            timeout: Duration::from_secs(30),
-        }
+        crate::demo::sim::order_saga()
     }
 
     fn feed(book: &mut SagaBook, events: &[(i64, &str, &str)]) {
