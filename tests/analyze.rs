@@ -220,12 +220,31 @@ async fn the_demo_flow_shows_its_schema_drift_and_event_kinds() {
     assert_eq!(kind("OrderCreated"), ("domain".into(), false));
 }
 
-/// 1.5 s of orders without delivery faults, 20% of payments failing and 10%
-/// of orders stopping mid-way; then, a second later, one more event that
-/// moves the event clock past every order's timeout (700 ms in the tests).
-async fn orders_then_a_tick(url: &str, seed: u64) -> SimReport {
+/// `analyze --live --format json` with this flowscope.toml and more
+/// arguments, over 1.5 s of orders without delivery faults (20% of payments
+/// failing, 10% of orders stopping mid-way) and, a second later, one more
+/// event that moves the event clock past every order's timeout (700 ms in
+/// these tests): the exit status, the report and what the simulation did.
+async fn analyze_orders(config: &str, args: &[&str], seed: u64) -> (i32, Value, SimReport) {
+    let server = support::server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("flowscope.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let all: Vec<&str> = [
+        "-c",
+        cfg.to_str().unwrap(),
+        "--format",
+        "json",
+        "--duration",
+        "5s",
+    ]
+    .into_iter()
+    .chain(args.iter().copied())
+    .collect();
+    let (analyze, _) = start_analyze(&url, &all);
     let sim = support::simulate(
-        url,
+        &url,
         SimConfig {
             seed,
             dup_rate: 0.0,
@@ -241,10 +260,13 @@ async fn orders_then_a_tick(url: &str, seed: u64) -> SimReport {
     )
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    let client = support::client(url).await;
+    let client = support::client(&url).await;
     client.publish("clock.tick", "{}".into()).await.unwrap();
     support::settle(&client).await;
-    sim
+    let (code, report) = tokio::task::spawn_blocking(move || finish(analyze))
+        .await
+        .unwrap();
+    (code, report, sim)
 }
 
 /// The demo's order saga, as a user would define it.
@@ -259,28 +281,7 @@ timeout      = "700ms"
 
 #[tokio::test]
 async fn saga_states_match_what_the_simulation_did() {
-    let server = support::server();
-    let url = server.url();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("flowscope.toml");
-    std::fs::write(&cfg, ORDER_SAGA).unwrap();
-    let (analyze, _) = start_analyze(
-        &url,
-        &[
-            "-c",
-            cfg.to_str().unwrap(),
-            "--format",
-            "json",
-            "--duration",
-            "5s",
-            "--fail-on",
-            "stuck",
-        ],
-    );
-    let sim = orders_then_a_tick(&url, 21).await;
-    let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
-        .await
-        .unwrap();
+    let (code, r, sim) = analyze_orders(ORDER_SAGA, &["--fail-on", "stuck"], 21).await;
     let s = &r["sagas"];
     assert_eq!(s["completed"], sim.completed, "{sim:?} {s}");
     assert_eq!(s["compensated"], sim.compensated, "{sim:?}");
@@ -305,26 +306,7 @@ async fn saga_states_match_what_the_simulation_did() {
 
 #[tokio::test]
 async fn without_definitions_the_sagas_are_inferred_and_their_happy_path_learned() {
-    let server = support::server();
-    let url = server.url();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("flowscope.toml");
-    std::fs::write(&cfg, "[saga_inference]\ntimeout = \"700ms\"\n").unwrap();
-    let (analyze, _) = start_analyze(
-        &url,
-        &[
-            "-c",
-            cfg.to_str().unwrap(),
-            "--format",
-            "json",
-            "--duration",
-            "5s",
-        ],
-    );
-    let sim = orders_then_a_tick(&url, 22).await;
-    let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
-        .await
-        .unwrap();
+    let (code, r, sim) = analyze_orders("[saga_inference]\ntimeout = \"700ms\"\n", &[], 22).await;
     assert_eq!(code, 0);
     let s = &r["sagas"];
     assert!(
