@@ -134,6 +134,10 @@ struct SagaSection {
     #[serde(default)]
     compensation: Vec<String>,
     timeout: Option<Span>,
+    #[serde(default)]
+    step_timeouts: HashMap<String, Span>,
+    #[serde(default)]
+    subjects: Vec<Pattern>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,6 +261,16 @@ pub fn parse(text: &str, origin: &str) -> Result<AnalysisConfig, UserError> {
         if cfg.sagas.iter().any(|d| d.name == sg.name) {
             return Err(bad("a saga of that name is already defined".into()));
         }
+        if let Some(t) = sg.step_timeouts.keys().find(|t| !sg.steps.contains(t)) {
+            return Err(bad(format!(
+                "step_timeouts names {t}, which is not one of its steps"
+            )));
+        }
+        let step_timeouts = sg
+            .steps
+            .iter()
+            .map(|t| sg.step_timeouts.get(t).map(|Span(d)| *d))
+            .collect();
         cfg.sagas.push(SagaDef {
             name: sg.name.clone(),
             correlation: sg.correlation.map(|Chain(c)| c),
@@ -264,6 +278,8 @@ pub fn parse(text: &str, origin: &str) -> Result<AnalysisConfig, UserError> {
             failure: sg.failure,
             compensation: sg.compensation,
             timeout: sg.timeout.map_or(saga::DEFAULT_TIMEOUT, |Span(d)| d),
+            step_timeouts,
+            subjects: sg.subjects.into_iter().map(|Pattern(p)| p).collect(),
         });
     }
     if file.saga_inference.enabled == Some(false) {
@@ -455,6 +471,8 @@ steps        = ["OrderCreated", "InventoryReserved", "PaymentProcessed", "OrderS
 failure      = ["PaymentFailed", "InventoryUnavailable"]
 compensation = ["InventoryReleased", "OrderCancelled"]
 timeout      = "30s"
+step_timeouts = { PaymentProcessed = "2m" }
+subjects     = ["orders.>", "payments.*"]
 "#,
             "flowscope.toml",
         )
@@ -463,6 +481,12 @@ timeout      = "30s"
         assert_eq!(d.name, "order");
         assert_eq!(d.steps.len(), 4);
         assert_eq!(d.timeout, Duration::from_secs(30));
+        assert_eq!(
+            d.step_timeouts,
+            [None, None, Some(Duration::from_secs(120)), None]
+        );
+        assert!(d.covers("payments.failed") && d.covers("orders.eu.created"));
+        assert!(!d.covers("shipping.shipped"));
         assert_eq!(
             d.correlation.as_ref().unwrap().0,
             vec![FieldSource::Pointer("/order_id".into())]
@@ -485,6 +509,23 @@ timeout      = "30s"
         .unwrap_err()
         .0;
         assert!(err.contains("f.toml:4"), "{err}");
+        let err = parse(
+            "[[sagas]]\nname = \"x\"\nsteps = [\"A\"]\nstep_timeouts = { B = \"1m\" }\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            err.contains("[[sagas]] x: step_timeouts names B, which is not one of its steps"),
+            "{err}"
+        );
+        let err = parse(
+            "[[sagas]]\nname = \"x\"\nsteps = [\"A\"]\nsubjects = [\"orders.>.x\"]\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .0;
+        assert!(err.contains("'>' may only be the last token"), "{err}");
     }
 
     #[test]

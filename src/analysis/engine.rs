@@ -171,8 +171,13 @@ impl Engine {
         if self.sagas.is_inferred() {
             // Every event moves the saga clock, correlated or not.
             let ids = [d.correlation.clone()];
-            self.sagas
-                .observe(env.index, env.received_ns, &d.event_type, &ids);
+            self.sagas.observe(
+                env.index,
+                env.received_ns,
+                &env.subject,
+                &d.event_type,
+                &ids,
+            );
         } else if !self.sagas.defs().is_empty() {
             let mut extra = d.extra.iter();
             let ids: Vec<Option<String>> = self
@@ -184,8 +189,13 @@ impl Engine {
                     None => d.correlation.clone(),
                 })
                 .collect();
-            self.sagas
-                .observe(env.index, env.received_ns, &d.event_type, &ids);
+            self.sagas.observe(
+                env.index,
+                env.received_ns,
+                &env.subject,
+                &d.event_type,
+                &ids,
+            );
         }
         let findings = self.detect.observe(&env, &d);
         let ev = StoredEvent {
@@ -470,6 +480,44 @@ mod tests {
 
     fn env(t_sec: i64, subject: &str, payload: &str) -> Envelope {
         Envelope::new(t_sec * NS_PER_SEC, subject, payload.to_owned())
+    }
+
+    #[test]
+    fn a_saga_from_flowscope_toml_keeps_to_its_subjects_and_step_timeouts() {
+        use crate::analysis::saga::SagaState;
+        let analysis = crate::config::parse(
+            r#"
+[[sagas]]
+name = "order"
+steps = ["OrderCreated", "PaymentProcessed"]
+timeout = "10s"
+step_timeouts = { PaymentProcessed = "1m" }
+subjects = ["orders.>"]
+"#,
+            "flowscope.toml",
+        )
+        .unwrap();
+        let mut e = Engine::new(EngineConfig {
+            analysis,
+            ..EngineConfig::default()
+        });
+        let ev = |id: &str| format!(r#"{{"type":"OrderCreated","correlation_id":"{id}"}}"#);
+        e.ingest(env(0, "orders.created", &ev("o-1")));
+        e.ingest(env(0, "audit.orders", &ev("o-2")));
+        e.ingest(env(30, "orders.created", &ev("o-3")));
+        let book = e.sagas();
+        let states: Vec<_> = book
+            .instances()
+            .map(|i| (i.id.as_str(), book.state(i)))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("o-1", SagaState::InProgress),
+                ("o-3", SagaState::InProgress)
+            ],
+            "o-2 is on another subject; o-1 waits for its payment up to 1m"
+        );
     }
 
     #[test]

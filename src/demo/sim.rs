@@ -74,21 +74,18 @@ pub struct SimMessage {
 /// The simulated order saga, as a user would define it in flowscope.toml:
 /// the demo follows it when the config defines no sagas.
 pub fn order_saga() -> crate::analysis::saga::SagaDef {
-    crate::analysis::saga::SagaDef {
-        name: "order".into(),
-        correlation: None,
-        steps: [
+    crate::analysis::saga::SagaDef::new(
+        "order",
+        &[
             "OrderCreated",
             "InventoryReserved",
             "PaymentProcessed",
             "OrderShipped",
-        ]
-        .map(String::from)
-        .to_vec(),
-        failure: vec!["PaymentFailed".into()],
-        compensation: vec!["InventoryReleased".into(), "OrderCancelled".into()],
-        timeout: crate::analysis::saga::DEFAULT_TIMEOUT,
-    }
+        ],
+        &["PaymentFailed"],
+        &["InventoryReleased", "OrderCancelled"],
+        crate::analysis::saga::DEFAULT_TIMEOUT,
+    )
 }
 
 /// What the simulation did, counted exactly.

@@ -27,6 +27,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::fields::FieldChain;
+use crate::subject::SubjectPattern;
 
 pub use infer::{Learned, MAX_PATHS};
 pub use view::{LaneKind, SagaRow, SagaTypeRow, SagaView, WATERFALL_ROWS};
@@ -48,7 +49,14 @@ pub struct SagaDef {
     pub steps: Vec<String>,
     pub failure: Vec<String>,
     pub compensation: Vec<String>,
+    /// No event for this long = stuck (unless the step waited for has its
+    /// own timeout).
     pub timeout: Duration,
+    /// Per step (aligned with `steps`): how long the wait for it may last;
+    /// `None` (or a short list): `timeout`.
+    pub step_timeouts: Vec<Option<Duration>>,
+    /// Subjects whose events belong to the saga; empty: every subject.
+    pub subjects: Vec<SubjectPattern>,
 }
 
 /// What a type is to a saga.
@@ -63,6 +71,48 @@ pub enum Role {
 }
 
 impl SagaDef {
+    /// A definition with the saga timeout for every step and every subject.
+    pub fn new(
+        name: &str,
+        steps: &[&str],
+        failure: &[&str],
+        compensation: &[&str],
+        timeout: Duration,
+    ) -> Self {
+        let owned = |v: &[&str]| v.iter().map(|t| t.to_string()).collect();
+        SagaDef {
+            name: name.into(),
+            correlation: None,
+            steps: owned(steps),
+            failure: owned(failure),
+            compensation: owned(compensation),
+            timeout,
+            step_timeouts: Vec::new(),
+            subjects: Vec::new(),
+        }
+    }
+
+    /// Whether events on this subject can belong to the saga.
+    pub fn covers(&self, subject: &str) -> bool {
+        self.subjects.is_empty() || self.subjects.iter().any(|p| p.matches(subject))
+    }
+
+    /// How long an instance may go without an event: the timeout of the
+    /// step it waits for (the one after the furthest step it had), else
+    /// the saga's.
+    pub fn timeout_of(&self, inst: &Instance) -> Duration {
+        let next = inst
+            .step_at
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |k| k + 1);
+        self.step_timeouts
+            .get(next)
+            .copied()
+            .flatten()
+            .unwrap_or(self.timeout)
+    }
+
     pub fn role(&self, event_type: &str) -> Option<Role> {
         if let Some(i) = self.steps.iter().position(|s| s == event_type) {
             return Some(Role::Step(i));
@@ -190,11 +240,6 @@ impl Instance {
     pub fn steps_done(&self) -> usize {
         self.step_at.iter().filter(|s| s.is_some()).count()
     }
-
-    /// When it finished (completed, or compensated), if it has.
-    pub fn ended_ns(&self, now: i64, timeout: Duration) -> Option<i64> {
-        self.state(now, timeout).finished().then_some(self.last_ns)
-    }
 }
 
 fn timeout_ns(timeout: Duration) -> i64 {
@@ -290,14 +335,7 @@ impl SagaBook {
     /// A book without definitions: it groups events by their correlation
     /// value (`[fields].correlation`) and learns the happy path.
     pub fn inferring(timeout: Duration) -> Self {
-        let mut book = SagaBook::new(vec![SagaDef {
-            name: INFERRED.into(),
-            correlation: None,
-            steps: Vec::new(),
-            failure: Vec::new(),
-            compensation: Vec::new(),
-            timeout,
-        }]);
+        let mut book = SagaBook::new(vec![SagaDef::new(INFERRED, &[], &[], &[], timeout)]);
         book.infer = Some(Box::default());
         book
     }
@@ -325,12 +363,23 @@ impl SagaBook {
         self.clock_ns
     }
 
-    /// Takes in an event: its capture index, receive time, type and the
-    /// correlation value for each definition (`[fields]` when it has none).
-    pub fn observe(&mut self, index: u64, t: i64, event_type: &str, ids: &[Option<String>]) {
+    /// Takes in an event: its capture index, receive time, subject, type
+    /// and the correlation value for each definition (`[fields]` when it
+    /// has none).
+    pub fn observe(
+        &mut self,
+        index: u64,
+        t: i64,
+        subject: &str,
+        event_type: &str,
+        ids: &[Option<String>],
+    ) {
         self.clock_ns = self.clock_ns.max(t);
         let inferred = self.infer.is_some();
         for (d, def) in self.defs.iter().enumerate() {
+            if !def.covers(subject) {
+                continue;
+            }
             let role = if inferred {
                 Role::Seen
             } else {
@@ -372,8 +421,9 @@ impl SagaBook {
                 self.order.push_back(key.clone());
             }
             let mut marks = Vec::new();
-            let quiet = !is_new && inst.idle_longer_than(t, def.timeout);
-            if quiet && (inferred || inst.state(t, def.timeout) == SagaState::Stuck) {
+            let timeout = def.timeout_of(inst);
+            let quiet = !is_new && inst.idle_longer_than(t, timeout);
+            if quiet && (inferred || inst.state(t, timeout) == SagaState::Stuck) {
                 marks.push(Mark::Resumed);
             }
             if inst.completed_at.is_some() {
@@ -507,7 +557,7 @@ impl SagaBook {
 
     /// An instance's state now.
     pub fn state(&self, inst: &Instance) -> SagaState {
-        let timeout = self.defs[inst.saga].timeout;
+        let timeout = self.defs[inst.saga].timeout_of(inst);
         match &self.infer {
             Some(l) => l.state(&inst.events, inst.idle_longer_than(self.clock_ns, timeout)),
             None => inst.state(self.clock_ns, timeout),
@@ -558,7 +608,7 @@ mod tests {
     fn feed(book: &mut SagaBook, events: &[(i64, &str, &str)]) {
         for (i, (t, ty, id)) in events.iter().enumerate() {
             let ids = vec![Some(id.to_string()); book.defs().len()];
-            book.observe(i as u64, t * S, ty, &ids);
+            book.observe(i as u64, t * S, "orders.x", ty, &ids);
         }
     }
 
@@ -789,5 +839,48 @@ mod tests {
         feed(&mut b, &[(17, "Placed", "e")]);
         assert_eq!(b.learned().unwrap().finished, 2, "b is quiet at 17 s");
         assert_eq!(state_of(&b, "c"), SagaState::InProgress);
+    }
+
+    #[test]
+    fn a_step_with_its_own_timeout_may_wait_longer() {
+        let mut def = order();
+        def.step_timeouts = vec![None, None, Some(Duration::from_secs(120)), None];
+        let mut b = SagaBook::new(vec![def]);
+        feed(
+            &mut b,
+            &[
+                (0, "OrderCreated", "paying"),
+                (1, "InventoryReserved", "paying"),
+                (0, "OrderCreated", "reserving"),
+                (60, "OrderCreated", "clock"),
+            ],
+        );
+        assert_eq!(
+            state_of(&b, "paying"),
+            SagaState::InProgress,
+            "waits for PaymentProcessed: 120 s"
+        );
+        assert_eq!(
+            state_of(&b, "reserving"),
+            SagaState::Stuck,
+            "waits for InventoryReserved: the saga's 30 s"
+        );
+        feed(&mut b, &[(122, "OrderCreated", "later")]);
+        assert_eq!(state_of(&b, "paying"), SagaState::Stuck);
+    }
+
+    #[test]
+    fn events_on_other_subjects_are_not_the_sagas() {
+        let mut def = order();
+        def.subjects = vec![SubjectPattern::parse("orders.>").unwrap()];
+        let mut b = SagaBook::new(vec![def]);
+        let id = [Some("o-1".to_string())];
+        b.observe(0, 0, "audit.orders", "OrderCreated", &id);
+        assert_eq!(b.instances().count(), 0, "audit.orders is not orders.>");
+        b.observe(1, S, "orders.created", "OrderCreated", &id);
+        b.observe(2, 2 * S, "audit.orders", "InventoryReserved", &id);
+        let inst = b.instances().next().unwrap();
+        assert_eq!(inst.events.len(), 1);
+        assert_eq!(inst.steps_done(), 1);
     }
 }
