@@ -19,6 +19,7 @@ mod infer;
 mod view;
 
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -300,7 +301,7 @@ pub struct TypeStats {
 #[derive(Debug, Clone, Default)]
 pub struct SagaBook {
     defs: Vec<SagaDef>,
-    instances: HashMap<(usize, String), Instance>,
+    instances: foldhash::HashMap<(usize, String), Instance>,
     /// Instance keys in start order (stale keys of forgotten instances
     /// are dropped now and then).
     order: VecDeque<(usize, String)>,
@@ -399,27 +400,27 @@ impl SagaBook {
                 .find(|(o, _)| self.instances.contains_key(&(*o, id.clone())))
                 .map(|(_, od)| od.name.clone());
             let key = (d, id.clone());
-            let is_new = !self.instances.contains_key(&key);
-            let inst = self
-                .instances
-                .entry(key.clone())
-                .or_insert_with(|| Instance {
-                    saga: d,
-                    id,
-                    started_ns: t,
-                    last_ns: t,
-                    events: Arc::default(),
-                    more_events: 0,
-                    step_at: vec![None; def.steps.len()],
-                    failed: false,
-                    compensated: false,
-                    completed_at: None,
-                    learned: None,
-                    queued: false,
-                });
-            if is_new {
-                self.order.push_back(key.clone());
-            }
+            let (inst, is_new) = match self.instances.entry(key.clone()) {
+                Entry::Occupied(o) => (o.into_mut(), false),
+                Entry::Vacant(v) => {
+                    self.order.push_back(key.clone());
+                    let inst = v.insert(Instance {
+                        saga: d,
+                        id,
+                        started_ns: t,
+                        last_ns: t,
+                        events: Arc::default(),
+                        more_events: 0,
+                        step_at: vec![None; def.steps.len()],
+                        failed: false,
+                        compensated: false,
+                        completed_at: None,
+                        learned: None,
+                        queued: false,
+                    });
+                    (inst, true)
+                }
+            };
             let mut marks = Vec::new();
             let timeout = def.timeout_of(inst);
             let quiet = !is_new && inst.idle_longer_than(t, timeout);
