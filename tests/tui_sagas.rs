@@ -241,6 +241,47 @@ fn s_sorts_the_instances() {
 }
 
 #[test]
+fn a_narrow_terminal_drops_columns_before_it_cuts_the_id() {
+    let long = "order-2026-12-03-000042";
+    let mut e = engine(vec![
+        order_saga(),
+        SagaDef::new(
+            "refund",
+            &["RefundRequested", "RefundPaid"],
+            &[],
+            &[],
+            std::time::Duration::from_secs(5),
+        ),
+    ]);
+    feed(
+        &mut e,
+        &[
+            (0, "OrderCreated", long),
+            (10, "InventoryReserved", long),
+            (20, "RefundRequested", "r-1"),
+        ],
+    );
+    let mut app = app(&mut e);
+    key(&mut app, &mut e, KeyCode::Char('6'));
+    let wide = screen(&mut app, 140, 20);
+    let row = line_with(&wide, long);
+    assert!(
+        row.contains(" order ") && row.contains("09:00:00.000") && row.contains(" ago "),
+        "two saga types: the Saga column shows; wide: every column\n{wide}"
+    );
+    let narrow = screen(&mut app, 80, 20);
+    let row = line_with(&narrow, long);
+    assert!(
+        row.contains("InventoryReserved") && row.contains("2/4") && row.contains("10ms"),
+        "{narrow}"
+    );
+    assert!(
+        !row.contains("09:00:00.000") && !row.contains(" order "),
+        "Saga and Started went first: {narrow}"
+    );
+}
+
+#[test]
 fn without_definitions_the_learned_path_is_shown_and_deviations_marked() {
     let mut e = engine(Vec::new());
     let mut events = Vec::new();

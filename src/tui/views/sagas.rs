@@ -15,6 +15,9 @@ use crate::format;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
+/// The narrowest the last type's column gets before other columns go.
+const LAST_TYPE_MIN: u16 = 12;
+
 pub fn state_style(s: SagaState, theme: &Theme) -> Style {
     match s {
         SagaState::Completed => theme.ok,
@@ -169,57 +172,96 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let offset = scroll_to_selection(app.sagas.offset, at, rows.len(), height, false);
     let now = view.clock_ns;
     let right = |s: String| Cell::from(Line::from(s).right_aligned());
-    let table_rows: Vec<Row> = rows
-        .iter()
+    let visible = || rows.iter().skip(offset).take(height);
+    let id_w = visible()
+        .map(|r| r.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(2, 40) as u16;
+    // Columns: (header, width); the id is never cut while a column can go.
+    let mut columns: Vec<(&str, Constraint)> = vec![
+        ("State", Constraint::Length(11)),
+        ("Saga", Constraint::Length(10)),
+        ("Id", Constraint::Length(id_w)),
+        ("Steps", Constraint::Length(5)),
+        ("Started", Constraint::Length(12)),
+        ("Duration", Constraint::Length(8)),
+        ("Last event", Constraint::Length(10)),
+        ("Last type", Constraint::Fill(1)),
+        ("Odd", Constraint::Length(4)),
+    ];
+    let width_of = |cols: &[(&str, Constraint)]| -> u16 {
+        cols.iter()
+            .map(|(_, c)| match c {
+                Constraint::Length(n) => n + 1,
+                _ => LAST_TYPE_MIN + 1,
+            })
+            .sum()
+    };
+    if view.types.len() <= 1 {
+        columns.retain(|(h, _)| *h != "Saga");
+    }
+    for drop in ["Saga", "Started", "Last event", "Duration"] {
+        if width_of(&columns) <= inner.width {
+            break;
+        }
+        columns.retain(|(h, _)| *h != drop);
+    }
+    let shown = |h: &str| columns.iter().any(|(c, _)| *c == h);
+    let table_rows: Vec<Row> = visible()
         .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, r)| {
-            let row = Row::new(vec![
-                Cell::from(Span::styled(r.state.label(), state_style(r.state, &theme))),
-                Cell::from(r.saga.clone()),
-                Cell::from(r.id.clone()),
-                right(format!("{}/{}", r.steps_done, r.steps_total)),
-                Cell::from(format::clock(r.started_ns, app.opts.tz)),
-                right(ms(((r.last_ns - r.started_ns).max(0) / 1_000_000) as u64)),
-                right(format!("{} ago", format::duration_ns(now - r.last_ns))),
-                Cell::from(Span::styled(r.last_type.clone(), theme.event_type)),
-                right(if r.marks > 0 {
-                    format!("{}!", r.marks)
-                } else {
-                    String::new()
-                }),
-            ]);
-            if i == at {
+        .map(|(k, r)| {
+            let mut cells = vec![Cell::from(Span::styled(
+                r.state.label(),
+                state_style(r.state, &theme),
+            ))];
+            if shown("Saga") {
+                cells.push(Cell::from(r.saga.clone()));
+            }
+            cells.push(Cell::from(r.id.clone()));
+            cells.push(right(format!("{}/{}", r.steps_done, r.steps_total)));
+            if shown("Started") {
+                cells.push(Cell::from(format::clock(r.started_ns, app.opts.tz)));
+            }
+            if shown("Duration") {
+                cells.push(right(ms(
+                    ((r.last_ns - r.started_ns).max(0) / 1_000_000) as u64
+                )));
+            }
+            if shown("Last event") {
+                cells.push(right(format!(
+                    "{} ago",
+                    format::duration_ns(now - r.last_ns)
+                )));
+            }
+            cells.push(Cell::from(Span::styled(
+                r.last_type.clone(),
+                theme.event_type,
+            )));
+            cells.push(right(if r.marks > 0 {
+                format!("{}!", r.marks)
+            } else {
+                String::new()
+            }));
+            let row = Row::new(cells);
+            if offset + k == at {
                 row.style(theme.selection)
             } else {
                 row
             }
         })
         .collect();
-    let header = Row::new(vec![
-        Cell::from("State"),
-        Cell::from("Saga"),
-        Cell::from("Id"),
-        right("Steps".into()),
-        Cell::from("Started"),
-        right("Duration".into()),
-        right("Last event".into()),
-        Cell::from("Last type"),
-        right("Odd".into()),
-    ])
+    let header = Row::new(
+        columns
+            .iter()
+            .map(|(h, _)| match *h {
+                "Steps" | "Duration" | "Last event" | "Odd" => right(h.to_string()),
+                _ => Cell::from(*h),
+            })
+            .collect::<Vec<_>>(),
+    )
     .style(theme.header);
-    let widths = [
-        Constraint::Length(11),
-        Constraint::Length(10),
-        Constraint::Fill(2),
-        Constraint::Length(5),
-        Constraint::Length(12),
-        Constraint::Length(8),
-        Constraint::Length(10),
-        Constraint::Fill(2),
-        Constraint::Length(4),
-    ];
+    let widths: Vec<Constraint> = columns.iter().map(|(_, c)| *c).collect();
     let page = height.max(1);
     f.render_widget(
         Table::new(table_rows, widths)
