@@ -168,17 +168,9 @@ impl Engine {
                 .map_or(env.received_ns, |t| t.max(env.received_ns)),
         );
         let d = self.extractor.describe(&env, true);
-        if self.sagas.is_inferred() {
-            // Every event moves the saga clock, correlated or not.
-            let ids = [d.correlation.clone()];
-            self.sagas.observe(
-                env.index,
-                env.received_ns,
-                &env.subject,
-                &d.event_type,
-                &ids,
-            );
-        } else if !self.sagas.defs().is_empty() {
+        // Every event moves the saga clock, whether a saga has it or not
+        // (an inferring book has one definition, `[fields].correlation`).
+        if !self.sagas.defs().is_empty() {
             let mut extra = d.extra.iter();
             let ids: Vec<Option<String>> = self
                 .sagas
