@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use flowscope::analysis::saga::SagaDef;
-use flowscope::analysis::store::Retention;
-use flowscope::analysis::{AnalysisConfig, Engine, EngineConfig};
+use flowscope::analysis::{AnalysisConfig, EngineConfig};
 use flowscope::demo::sim::SimConfig;
 
 const EVENTS: usize = 600_000;
@@ -30,24 +29,16 @@ fn main() {
     );
     println!("workload: {EVENTS} simulated events, up to {CONCURRENT} orders in flight");
     let once = |sagas: &[SagaDef], inference: Option<Duration>| {
-        let mut engine = Engine::new(EngineConfig {
-            retention: Retention {
-                max_events: 1,
-                max_bytes: u64::MAX,
-            },
+        let config = EngineConfig {
+            retention: common::HEADLESS,
             analysis: AnalysisConfig {
                 sagas: sagas.to_vec(),
                 saga_inference: inference,
                 ..AnalysisConfig::default()
             },
             ..EngineConfig::default()
-        });
-        let batch = events.clone();
-        let start = Instant::now();
-        for e in batch {
-            engine.ingest(e);
-        }
-        (start.elapsed(), engine)
+        };
+        common::ingest_timed(config, &events)
     };
     // The three runs take turns, so a change in the machine's load falls
     // on all of them; the best of each is kept.

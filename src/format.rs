@@ -87,6 +87,19 @@ pub fn byte_rate(v: f64) -> String {
     format!("{}/s", bytes(v.max(0.0) as u64))
 }
 
+/// `350ms`, `12.3s`, `4m05s`: a duration to the millisecond under a
+/// second, to a tenth under a minute, then as [`duration_ns`].
+pub fn short_duration_ns(ns: i64) -> String {
+    let ns = ns.max(0);
+    if ns < 1_000_000_000 {
+        format!("{}ms", ns / 1_000_000)
+    } else if ns < 60_000_000_000 {
+        format!("{:.1}s", ns as f64 / 1e9)
+    } else {
+        duration_ns(ns)
+    }
+}
+
 /// `45s`, `3m12s`, `2h05m`, `3d04h`
 pub fn duration_ns(ns: i64) -> String {
     let s = ns.max(0) / 1_000_000_000;

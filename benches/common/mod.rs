@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flowscope::analysis::Engine;
+use flowscope::analysis::store::Retention;
+use flowscope::analysis::{Engine, EngineConfig};
 use flowscope::demo::sim::{SimConfig, Simulation};
 use flowscope::envelope::Envelope;
 use flowscope::format::TimeZone;
@@ -33,6 +34,26 @@ pub fn simulated(n: usize, step_ns: i64, cfg: SimConfig) -> Vec<Envelope> {
             env
         })
         .collect()
+}
+
+/// Keeps one event: the engine as `analyze` runs it.
+#[allow(dead_code)] // not every benchmark ingests
+pub const HEADLESS: Retention = Retention {
+    max_events: 1,
+    max_bytes: u64::MAX,
+};
+
+/// A new engine with `config`, and the time it took to ingest a copy of
+/// `events` (the copy is made before the clock starts).
+#[allow(dead_code)] // not every benchmark ingests
+pub fn ingest_timed(config: EngineConfig, events: &[Envelope]) -> (Duration, Engine) {
+    let mut engine = Engine::new(config);
+    let batch = events.to_vec();
+    let start = Instant::now();
+    for e in batch {
+        engine.ingest(e);
+    }
+    (start.elapsed(), engine)
 }
 
 /// Median time to draw one of `frames` frames of `view` (`1` stream, `2`

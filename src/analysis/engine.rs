@@ -172,13 +172,13 @@ impl Engine {
         // (an inferring book has one definition, `[fields].correlation`).
         if !self.sagas.defs().is_empty() {
             let mut extra = d.extra.iter();
-            let ids: Vec<Option<String>> = self
+            let ids: Vec<Option<&str>> = self
                 .sagas
                 .defs()
                 .iter()
                 .map(|def| match def.correlation {
-                    Some(_) => extra.next().cloned().flatten(),
-                    None => d.correlation.clone(),
+                    Some(_) => extra.next().and_then(|e| e.as_deref()),
+                    None => d.correlation.as_deref(),
                 })
                 .collect();
             self.sagas.observe(

@@ -44,6 +44,12 @@ impl Context {
         }
     }
 
+    /// Whether its keys win over the replay's (the timeline's `+`/`-` zoom
+    /// rather than change the speed); other views' keys come after them.
+    pub fn before_replay(self) -> bool {
+        self == Context::SagaTimeline
+    }
+
     /// Order of sections in the help overlay.
     pub const ALL: [Context; 14] = [
         Context::Global,

@@ -373,7 +373,7 @@ impl SagaBook {
         t: i64,
         subject: &str,
         event_type: &str,
-        ids: &[Option<String>],
+        ids: &[Option<&str>],
     ) {
         self.clock_ns = self.clock_ns.max(t);
         let inferred = self.infer.is_some();
@@ -389,7 +389,7 @@ impl SagaBook {
                 };
                 role
             };
-            let Some(id) = ids.get(d).cloned().flatten() else {
+            let Some(id) = ids.get(d).copied().flatten() else {
                 continue;
             };
             let other = self
@@ -397,16 +397,16 @@ impl SagaBook {
                 .iter()
                 .enumerate()
                 .filter(|(o, _)| *o != d)
-                .find(|(o, _)| self.instances.contains_key(&(*o, id.clone())))
+                .find(|(o, _)| self.instances.contains_key(&(*o, id.to_owned())))
                 .map(|(_, od)| od.name.clone());
-            let key = (d, id.clone());
+            let key = (d, id.to_owned());
             let (inst, is_new) = match self.instances.entry(key.clone()) {
                 Entry::Occupied(o) => (o.into_mut(), false),
                 Entry::Vacant(v) => {
                     self.order.push_back(key.clone());
                     let inst = v.insert(Instance {
                         saga: d,
-                        id,
+                        id: id.to_owned(),
                         started_ns: t,
                         last_ns: t,
                         events: Arc::default(),
@@ -608,7 +608,7 @@ mod tests {
 
     fn feed(book: &mut SagaBook, events: &[(i64, &str, &str)]) {
         for (i, (t, ty, id)) in events.iter().enumerate() {
-            let ids = vec![Some(id.to_string()); book.defs().len()];
+            let ids = vec![Some(*id); book.defs().len()];
             book.observe(i as u64, t * S, "orders.x", ty, &ids);
         }
     }
@@ -875,7 +875,7 @@ mod tests {
         let mut def = order();
         def.subjects = vec![SubjectPattern::parse("orders.>").unwrap()];
         let mut b = SagaBook::new(vec![def]);
-        let id = [Some("o-1".to_string())];
+        let id = [Some("o-1")];
         b.observe(0, 0, "audit.orders", "OrderCreated", &id);
         assert_eq!(b.instances().count(), 0, "audit.orders is not orders.>");
         b.observe(1, S, "orders.created", "OrderCreated", &id);

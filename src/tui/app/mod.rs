@@ -156,19 +156,17 @@ impl App {
             (View::Sagas, _) if self.sagas.waterfall => Context::Waterfall,
             (View::Sagas, _) => Context::Sagas,
         };
-        if specific == Context::SagaTimeline {
-            // Zoom keys (+/-) win over the replay's speed keys here.
-            let mut all = vec![specific];
-            if self.snapshot.replay.is_some() {
-                all.push(Context::Replay);
-            }
-            all.push(Context::Global);
-            all
-        } else if self.snapshot.replay.is_some() {
-            vec![Context::Replay, specific, Context::Global]
+        let replay = self.snapshot.replay.is_some().then_some(Context::Replay);
+        let first = if specific.before_replay() {
+            [Some(specific), replay]
         } else {
-            vec![specific, Context::Global]
-        }
+            [replay, Some(specific)]
+        };
+        first
+            .into_iter()
+            .flatten()
+            .chain([Context::Global])
+            .collect()
     }
 
     /// Sends a transport control; seeks show the newest event there.

@@ -200,19 +200,19 @@ impl App {
     fn waterfall_action(&mut self, action: Action) {
         let (rows, at) = self.waterfall_rows();
         let current = rows.get(at).cloned();
-        let len = rows.len();
+        let moved = list_move(action, at, rows.len(), self.sagas.waterfall_page)
+            .map(|target| rows.get(target).map(key));
         match action {
-            Action::Back | Action::ToggleWaterfall => self.sagas.waterfall = false,
+            Action::Back => self.sagas.waterfall = false,
             Action::OpenTimeline => self.open_timeline(current),
             Action::FilterToInstance => {
                 if let Some(r) = current {
                     self.show_filtered(&format!("text:{}", r.id));
                 }
             }
-            other => {
-                if let Some(target) = list_move(other, at, len, self.sagas.waterfall_page) {
-                    let (rows, _) = self.waterfall_rows();
-                    self.sagas.waterfall_selected = rows.get(target).map(key);
+            _ => {
+                if let Some(selected) = moved {
+                    self.sagas.waterfall_selected = selected;
                 }
             }
         }
@@ -222,7 +222,8 @@ impl App {
         let rows = self.saga_rows();
         let at = self.selected_saga(&rows);
         let current = rows.get(at).map(|r| (*r).clone());
-        let len = rows.len();
+        let moved = list_move(action, at, rows.len(), self.sagas.page)
+            .map(|target| rows.get(target).map(|r| key(r)));
         drop(rows);
         match action {
             Action::CycleKind => {
@@ -252,10 +253,9 @@ impl App {
                     self.show_filtered(&format!("text:{}", r.id));
                 }
             }
-            other => {
-                if let Some(target) = list_move(other, at, len, self.sagas.page) {
-                    let rows = self.saga_rows();
-                    self.sagas.selected = rows.get(target).map(|r| key(r));
+            _ => {
+                if let Some(selected) = moved {
+                    self.sagas.selected = selected;
                 }
             }
         }

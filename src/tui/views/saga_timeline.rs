@@ -18,18 +18,6 @@ use crate::format;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
-/// `350ms`, `12.3s`, `4m05s`: a short duration.
-pub fn short_ns(ns: i64) -> String {
-    let ns = ns.max(0);
-    if ns < 1_000_000_000 {
-        format!("{}ms", ns / 1_000_000)
-    } else if ns < 60_000_000_000 {
-        format!("{:.1}s", ns as f64 / 1e9)
-    } else {
-        format::duration_ns(ns)
-    }
-}
-
 /// A time window mapped onto `width` columns.
 #[derive(Debug, Clone, Copy)]
 struct Axis {
@@ -176,11 +164,18 @@ fn point_line(row: &SagaRow, at: usize, theme: &Theme) -> Line<'static> {
     let mut spans = vec![
         Span::styled(format!("#{} ", e.index), theme.accent),
         Span::styled(e.event_type.to_string(), theme.event_type),
-        Span::raw(format!(" at +{}", short_ns(e.t - row.started_ns))),
+        Span::raw(format!(
+            " at +{}",
+            format::short_duration_ns(e.t - row.started_ns)
+        )),
     ];
     if let Some(prev) = at.checked_sub(1).and_then(|p| row.events.get(p)) {
         spans.push(Span::styled(
-            format!(", {} after {}", short_ns(e.t - prev.t), prev.event_type),
+            format!(
+                ", {} after {}",
+                format::short_duration_ns(e.t - prev.t),
+                prev.event_type
+            ),
             theme.muted,
         ));
     }
@@ -236,7 +231,7 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
         row.id,
         row.state.label(),
         row.events.len(),
-        short_ns(end - row.started_ns),
+        format::short_duration_ns(end - row.started_ns),
         t.zoom
     );
     let lanes_h = (lanes.len() as u16 + 4).min(area.height.saturating_sub(6).max(5));
@@ -324,7 +319,7 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(label_w)),
         Span::styled(
-            axis.ticks(|t| format!("+{}", short_ns(t - row.started_ns))),
+            axis.ticks(|t| format!("+{}", format::short_duration_ns(t - row.started_ns))),
             theme.muted,
         ),
     ]));

@@ -27,12 +27,13 @@ pub fn state_style(s: SagaState, theme: &Theme) -> Style {
     }
 }
 
+/// Milliseconds (step durations) as a short duration.
 fn ms(v: u64) -> String {
-    if v < 1_000 {
-        format!("{v}ms")
-    } else {
-        format::duration_ns(v as i64 * 1_000_000)
-    }
+    format::short_duration_ns(
+        i64::try_from(v)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000),
+    )
 }
 
 fn pct(p: &Option<Percentiles>) -> String {
@@ -224,9 +225,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
                 cells.push(Cell::from(format::clock(r.started_ns, app.opts.tz)));
             }
             if shown("Duration") {
-                cells.push(right(ms(
-                    ((r.last_ns - r.started_ns).max(0) / 1_000_000) as u64
-                )));
+                cells.push(right(format::short_duration_ns(r.last_ns - r.started_ns)));
             }
             if shown("Last event") {
                 cells.push(right(format!(
