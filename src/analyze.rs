@@ -4,7 +4,7 @@
 //! `--fail-on` anomaly occurred.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use color_eyre::Result;
@@ -13,6 +13,7 @@ use crate::analysis::store::Retention;
 use crate::analysis::{AnalysisConfig, Engine, EngineConfig};
 use crate::cli::{AnalyzeArgs, Format, ViewArgs};
 use crate::error::{UserError, user_error};
+use crate::output::{say, warn};
 use crate::recording::Merged;
 use crate::report::{Report, Source, render_text};
 use crate::session;
@@ -26,11 +27,6 @@ const HEADLESS: Retention = Retention {
     max_events: 1,
     max_bytes: u64::MAX,
 };
-
-/// Prints to stderr, ignoring a closed terminal.
-fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "flowscope: {msg}");
-}
 
 /// Runs `analyze`; returns the process exit status.
 pub async fn run(
@@ -110,7 +106,7 @@ pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfi
         bar.finish_and_clear();
     }
     for w in merged.warnings() {
-        say(&format!("warning: {w}"));
+        warn(&w);
     }
     let report = Report::build(
         &engine,
@@ -195,12 +191,11 @@ pub async fn run_live(
 
 /// Prints the report and decides the exit status.
 fn finish(report: &Report, args: &AnalyzeArgs) -> Result<u8> {
-    let mut stdout = std::io::stdout().lock();
-    match args.format {
-        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?,
-        Format::Text => write!(stdout, "{}", render_text(report))?,
-    }
-    stdout.flush()?;
+    let text = match args.format {
+        Format::Json => crate::sanitize::json(serde_json::to_string_pretty(report)?) + "\n",
+        Format::Text => render_text(report),
+    };
+    crate::output::print(&text)?;
     let fail_on: BTreeSet<_> = args.fail_on.iter().copied().collect();
     let failures = report.failures(&fail_on);
     if failures.is_empty() {

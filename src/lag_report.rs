@@ -13,6 +13,7 @@ use crate::analyze::FAIL_STATUS;
 use crate::cli::{ConnArgs, FailHealth, Format, LagArgs};
 use crate::error::user_error;
 use crate::format;
+use crate::output::say;
 use crate::source::connect::{self, Tuning};
 use crate::source::lag::LagPoller;
 use crate::source::live::now_ns;
@@ -20,10 +21,6 @@ use crate::source::stream::require_jetstream;
 
 /// Version of the JSON output.
 pub const LAG_JSON_VERSION: u32 = 1;
-
-fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "flowscope: {msg}");
-}
 
 fn rfc3339(ns: i64) -> Option<String> {
     (ns > 0).then(|| {
@@ -170,16 +167,20 @@ impl LagReport {
             .any(|c| !c.flowscope && c.status.severity() >= min)
     }
 
-    /// The table for a terminal or a log.
+    /// The table for a terminal or a log. Names from the server are
+    /// escaped and the columns are laid out by display width.
     pub fn text(&self) -> String {
+        use crate::sanitize::escape as esc;
         let mut out = String::new();
         let when = self.polled_at.as_deref().unwrap_or("never");
         out.push_str(&format!(
-            "flowscope lag: {} · {} samples {} ms apart · last poll {when}\n",
-            self.server, self.samples, self.interval_ms
+            "flowscope lag: {} · {} {} apart · last poll {when}\n",
+            esc(&self.server),
+            format::plural(self.samples, "sample"),
+            format::duration_ms(self.interval_ms)
         ));
         if let Some(e) = &self.error {
-            out.push_str(&format!("warning: {e}\n"));
+            out.push_str(&format!("warning: {}\n", esc(e)));
         }
         if self.streams.is_empty() {
             out.push_str("no streams\n");
@@ -190,14 +191,14 @@ impl LagReport {
         ];
         for s in &self.streams {
             out.push_str(&format!(
-                "\n{} ({}, {} msgs, {}, seq {}–{}, {} subjects)\n",
-                s.name,
-                s.retention,
-                format::count(s.messages),
+                "\n{} ({}, {}, {}, seq {}–{}, {})\n",
+                esc(&s.name),
+                esc(&s.retention),
+                format::counted(s.messages, "msg", "msgs"),
                 format::bytes(s.bytes),
                 format::count(s.first_seq),
                 format::count(s.last_seq),
-                format::count(s.subjects)
+                format::plural(s.subjects, "subject")
             ));
             let rows: Vec<[String; 12]> = self
                 .consumers
@@ -206,7 +207,7 @@ impl LagReport {
                 .map(|c| {
                     [
                         c.status.label().to_owned(),
-                        c.name.clone(),
+                        esc(&c.name).into_owned(),
                         format!(
                             "{} {}",
                             if c.durable { "durable" } else { "ephemeral" },
@@ -217,13 +218,10 @@ impl LagReport {
                         format::count(c.outstanding),
                         format::count(c.redelivered),
                         format::count(c.waiting),
-                        c.rate_per_sec.map_or("-".into(), |r| format!("{r:+.1}")),
-                        match c.catch_up_secs {
-                            Some(s) => format::duration_ns((s * 1e9) as i64),
-                            None => "never".into(),
-                        },
+                        c.rate_per_sec.map_or("-".into(), format::signed_rate),
+                        format::catch_up(c.catch_up_secs),
                         c.oldest_unacked_age_secs
-                            .map_or("-".into(), |s| format::duration_ns((s * 1e9) as i64)),
+                            .map_or("-".into(), |s| format::duration((s * 1e9) as i64)),
                         c.reason.to_owned(),
                     ]
                 })
@@ -235,20 +233,19 @@ impl LagReport {
             let mut widths = header.map(str::len);
             for r in &rows {
                 for (w, cell) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(cell.chars().count());
+                    *w = (*w).max(crate::sanitize::width(cell));
                 }
             }
             let line = |cells: &[String]| {
                 let mut l = String::from(" ");
                 for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-                    let right = (3..=10).contains(&i);
-                    let pad = " ".repeat(w - cell.chars().count());
+                    l.push(' ');
                     if i + 1 == cells.len() {
-                        l.push_str(&format!(" {cell}"));
-                    } else if right {
-                        l.push_str(&format!(" {pad}{cell}"));
+                        l.push_str(cell);
+                    } else if (3..=10).contains(&i) {
+                        l.push_str(&format::pad_left(cell, w));
                     } else {
-                        l.push_str(&format!(" {cell}{pad}"));
+                        l.push_str(&format::pad(cell, w));
                     }
                 }
                 l.push('\n');
@@ -342,15 +339,17 @@ pub async fn run(conn: &ConnArgs, args: &LagArgs, analysis: &AnalysisConfig) -> 
 }
 
 fn print(report: &LagReport, format: Format, clear: bool) -> Result<()> {
-    let mut out = std::io::stdout().lock();
     if clear {
-        // Redraw in place, like watch(1).
+        // Redraw in place, like watch(1): flowscope's own sequence, written
+        // only to a terminal and never with anything from the server.
+        let mut out = std::io::stdout().lock();
         write!(out, "\x1b[H\x1b[2J")?;
+        out.flush()?;
     }
-    match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(report)?)?,
-        Format::Text => write!(out, "{}", report.text())?,
-    }
-    out.flush()?;
+    let text = match format {
+        Format::Json => crate::sanitize::json(serde_json::to_string_pretty(report)?) + "\n",
+        Format::Text => report.text(),
+    };
+    crate::output::print(&text)?;
     Ok(())
 }

@@ -5,7 +5,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -91,12 +90,12 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     if let Err(e) = terminal::install_hooks() {
-        eprintln!("flowscope: cannot install error hooks: {e}");
+        flowscope::output::say(&format!("cannot install error hooks: {e}"));
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("flowscope: cannot start the async runtime: {e}");
+            flowscope::output::say(&format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -107,12 +106,11 @@ fn main() -> ExitCode {
         Ok(status) => return ExitCode::from(status),
         Err(e) => e,
     };
-    // `eprintln!` would panic if the terminal has gone away (hangup).
-    let mut stderr = std::io::stderr();
-    let _ = match e.downcast_ref::<UserError>() {
-        Some(user) => writeln!(stderr, "flowscope: {user}"),
+    // Through the sanitizer: errors may quote names from the system.
+    match e.downcast_ref::<UserError>() {
+        Some(user) => flowscope::output::say(&user.to_string()),
         // Unexpected errors: the whole chain on one line, no backtrace dump.
-        None => writeln!(stderr, "flowscope: {e:#}"),
-    };
+        None => flowscope::output::say(&format!("{e:#}")),
+    }
     ExitCode::FAILURE
 }

@@ -5,7 +5,6 @@
 //! recorded session. It prints what it sent.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
@@ -14,8 +13,10 @@ use color_eyre::Result;
 use crate::cli::{ConnArgs, PublishArgs};
 use crate::error::{UserError, user_error};
 use crate::format::{self, TimeZone};
+use crate::output::{say, warn};
 use crate::recording::{Reader, Record};
 use crate::replay::goto;
+use crate::sanitize;
 use crate::source::connect::{self, Tuning};
 use crate::subject::SubjectPattern;
 
@@ -93,16 +94,16 @@ pub async fn run(conn: &ConnArgs, args: &PublishArgs) -> Result<u8> {
             },
         )
         .await?;
-        let _ = writeln!(
-            std::io::stderr(),
-            "flowscope: publishing {} to {}",
+        say(&format!(
+            "publishing {} to {}",
             args.file.display(),
             c.display
-        );
+        ));
         Some(c.client)
     };
-    let mut out = std::io::stdout().lock();
+    let mut lines = String::new();
     let started = Instant::now();
+    let mut last_due = Duration::ZERO;
     let mut base: Option<i64> = None;
     let (mut sent, mut bytes) = (0u64, 0u64);
     let mut per_subject: BTreeMap<String, u64> = BTreeMap::new();
@@ -144,14 +145,20 @@ pub async fn run(conn: &ConnArgs, args: &PublishArgs) -> Result<u8> {
                 }
             }
             None => {
-                let at = due.map_or(String::new(), |d| format!("+{:.3}s ", d.as_secs_f64()));
-                writeln!(
-                    out,
-                    "{at}{subject} ({})",
+                let at = due.map_or(String::new(), |d| {
+                    format!("{} ", format::offset(d.as_nanos() as i64))
+                });
+                lines.push_str(&format!(
+                    "{at}{} ({})\n",
+                    sanitize::escape(&subject),
                     format::bytes(env.payload.len() as u64)
-                )?;
+                ));
+                if lines.len() > 64 * 1024 {
+                    crate::output::print(&std::mem::take(&mut lines))?;
+                }
             }
         }
+        last_due = due.unwrap_or_default();
         sent += 1;
         bytes += env.payload.len() as u64;
         *per_subject.entry(subject).or_default() += 1;
@@ -161,29 +168,38 @@ pub async fn run(conn: &ConnArgs, args: &PublishArgs) -> Result<u8> {
     }
     let (warnings, more) = reader.warnings();
     for w in warnings {
-        let _ = writeln!(std::io::stderr(), "flowscope: warning: {w}");
+        warn(w);
     }
     if more > 0 {
-        let _ = writeln!(
-            std::io::stderr(),
-            "flowscope: warning: {more} more warnings"
-        );
+        warn(&format!("{} more", format::plural(more, "warning")));
     }
+    // A dry run takes no time: it says how long publishing would take.
+    let took = if args.dry_run {
+        format!("over {}", format::duration(last_due.as_nanos() as i64))
+    } else {
+        format!(
+            "in {}",
+            format::duration(started.elapsed().as_nanos() as i64)
+        )
+    };
     let verb = if args.dry_run {
         "would publish"
     } else {
         "published"
     };
-    writeln!(
-        out,
-        "{verb} {} events ({}) in {:.1} s",
-        format::count(sent),
+    lines.push_str(&format!(
+        "{verb} {} ({}) {took}\n",
+        format::plural(sent, "event"),
         format::bytes(bytes),
-        started.elapsed().as_secs_f64()
-    )?;
+    ));
     for (subject, n) in per_subject {
-        writeln!(out, "  {n:>10}  {subject}")?;
+        lines.push_str(&format!(
+            "  {:>10}  {}\n",
+            format::count(n),
+            sanitize::escape(&subject)
+        ));
     }
+    crate::output::print(&lines)?;
     Ok(0)
 }
 

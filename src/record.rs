@@ -2,7 +2,7 @@
 //! on stderr when it is a terminal. Ends after `--duration` or `--count`, or
 //! on Ctrl-C, always with the file complete.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use color_eyre::Result;
@@ -12,6 +12,7 @@ use crate::analysis::store::Retention;
 use crate::cli::{ConnArgs, RecordArgs, ViewArgs};
 use crate::error::UserError;
 use crate::format;
+use crate::output::say;
 use crate::pipeline::RecordingDefaults;
 use crate::recording::redact::Redactor;
 use crate::session::{self, AttachOptions};
@@ -19,10 +20,6 @@ use crate::source::connect;
 
 /// How often the progress line is redrawn.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
-
-fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "flowscope: {msg}");
-}
 
 /// Runs `flowscope record`; returns the exit status.
 pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) -> Result<u8> {
@@ -81,18 +78,20 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
             break;
         }
         if tty {
-            let line = format!(
-                "\r{} events, {}, {} ev/s, dropped {}   ",
-                format::count(s.total_events),
-                format::bytes(s.total_bytes),
-                format::rate(s.events_per_sec),
-                format::count(s.dropped_client + s.dropped_queue)
+            crate::output::progress(
+                &format!(
+                    "{} events, {}, {} ev/s, dropped {}",
+                    format::count(s.total_events),
+                    format::bytes(s.total_bytes),
+                    format::rate(s.events_per_sec),
+                    format::count(s.dropped_client + s.dropped_queue)
+                ),
+                false,
             );
-            let _ = std::io::stderr().write_all(line.as_bytes());
         }
     }
     if tty {
-        let _ = std::io::stderr().write_all(b"\n");
+        crate::output::progress("", true);
     }
     let engine = live.close().await;
     let status = engine.status();

@@ -269,7 +269,7 @@ fn the_sagas_view_counts_states_and_lists_stuck_and_failed_first() {
     key(&mut app, &mut e, KeyCode::Char('6'));
     let s = screen(&mut app, 120, 24);
     assert!(
-        s.contains("completed 1  compensated 1  failed 1  in_progress 1  stuck 1"),
+        s.contains("completed 1  compensated 1  failed 1  in progress 1  stuck 1"),
         "{s}"
     );
     let order: Vec<usize> = ["o-stuck", "o-fail", "o-busy", "o-comp", "o-done"]

@@ -49,6 +49,17 @@ impl Kind {
             Kind::Unknown => "unknown",
         }
     }
+
+    /// The kind after "is": `a domain event`, `of unknown kind`.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Kind::Notification => "a notification",
+            Kind::StateTransfer => "a state transfer",
+            Kind::Domain => "a domain event",
+            Kind::Command => "a command",
+            Kind::Unknown => "of unknown kind",
+        }
+    }
 }
 
 /// Field names that describe the message, not the business data.

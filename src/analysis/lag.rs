@@ -307,11 +307,12 @@ pub fn lag_rate(samples: &[Sample]) -> Option<f64> {
 
 /// Seconds until the lag is gone at the current drain rate, when it drains.
 pub fn catch_up_secs(samples: &[Sample]) -> Option<f64> {
-    let rate = lag_rate(samples)?;
     let lag = samples.last()?.lag();
     if lag == 0 {
-        Some(0.0)
-    } else if rate < 0.0 {
+        return Some(0.0);
+    }
+    let rate = lag_rate(samples)?;
+    if rate < 0.0 {
         Some(lag as f64 / -rate)
     } else {
         None

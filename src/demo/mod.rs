@@ -209,10 +209,10 @@ async fn run_headless(conn: &ConnArgs, args: &DemoArgs) -> Result<()> {
     let js = jetstream::start(&c.client, args.rate, cancel.clone()).await?;
     services::start(&resolved, cancel.clone()).await?;
     if js.is_none() {
-        eprintln!(
-            "flowscope: {} has no JetStream; simulating core NATS events only",
+        crate::output::say(&format!(
+            "{} has no JetStream; simulating core NATS events only",
             c.display
-        );
+        ));
     }
     let stop = cancel.clone();
     tokio::spawn(async move {
@@ -232,7 +232,7 @@ async fn run_headless(conn: &ConnArgs, args: &DemoArgs) -> Result<()> {
     )
     .await?;
     cancel.cancel();
-    println!("{}", summary(&report));
+    crate::output::print(&format!("{}\n", summary(&report)))?;
     Ok(())
 }
 

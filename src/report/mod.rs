@@ -205,7 +205,7 @@ fn sagas(engine: &Engine) -> Option<Sagas> {
             name: def.name.clone(),
             counts: SagaState::ALL
                 .iter()
-                .map(|s| (s.label(), counts.get(s).copied().unwrap_or(0)))
+                .map(|s| (s.key(), counts.get(s).copied().unwrap_or(0)))
                 .collect(),
             step_durations_ms: def
                 .steps

@@ -1,10 +1,14 @@
-//! The report as readable text: a summary, then tables.
+//! The report as readable text: a summary, then tables. Every value that
+//! came from the observed system (subjects, types, keys, ids, names) is
+//! escaped where it is inserted ([`esc`], or [`pad`] in table columns), so
+//! the columns stay in line and nothing reaches the terminal raw.
 
 use crate::analysis::saga::SagaState;
 use std::fmt::Write;
 
 use super::Report;
-use crate::format::{bytes, count};
+use crate::format::{bytes, count, counted, duration, duration_ms, pad, plural};
+use crate::sanitize::escape as esc;
 
 /// Rows shown per list in the text report (the JSON has up to 1,000).
 const TEXT_ITEMS: usize = 10;
@@ -14,37 +18,43 @@ fn line(out: &mut String, s: impl AsRef<str>) {
     out.push('\n');
 }
 
-fn seconds_between(a: &str, b: &str) -> Option<f64> {
+fn ns_between(a: &str, b: &str) -> Option<i64> {
     let a = chrono::DateTime::parse_from_rfc3339(a).ok()?;
     let b = chrono::DateTime::parse_from_rfc3339(b).ok()?;
-    Some((b - a).num_milliseconds() as f64 / 1000.0)
+    (b - a).num_nanoseconds()
+}
+
+/// Values joined with a space, each escaped.
+fn joined(values: &[String], sep: &str) -> String {
+    values.iter().map(|v| esc(v)).collect::<Vec<_>>().join(sep)
 }
 
 /// Renders the report for a terminal or a CI log.
 pub fn render_text(r: &Report) -> String {
     let mut out = String::new();
     let from = match (&r.source.server, r.source.kind.as_str()) {
-        (Some(s), kind) => format!("{kind} from {s}"),
+        (Some(s), kind) => format!("{kind} from {}", esc(s)),
         (None, kind) => kind.to_owned(),
     };
     line(
         &mut out,
         match (&r.source.streams, r.source.subjects.is_empty()) {
-            (Some(st), true) => format!("flowscope analysis: {from}, stream {st}"),
+            (Some(st), true) => format!("flowscope analysis: {from}, stream {}", esc(st)),
             (Some(st), false) => format!(
-                "flowscope analysis: {from}, subjects {} and stream {st}",
-                r.source.subjects.join(" ")
+                "flowscope analysis: {from}, subjects {} and stream {}",
+                joined(&r.source.subjects, " "),
+                esc(st)
             ),
             (None, _) => format!(
                 "flowscope analysis: {from}, subjects {}",
-                r.source.subjects.join(" ")
+                joined(&r.source.subjects, " ")
             ),
         },
     );
     let span = match (&r.first_time, &r.last_time) {
         (Some(a), Some(b)) => format!(
-            ", {a} → {b} ({:.1} s)",
-            seconds_between(a, b).unwrap_or_default()
+            ", {a} → {b} ({})",
+            duration(ns_between(a, b).unwrap_or_default())
         ),
         _ => String::new(),
     };
@@ -63,30 +73,34 @@ pub fn render_text(r: &Report) -> String {
     line(
         &mut out,
         format!(
-            "  duplicates    {:>8}  ({} identical, {} conflicting; {} ids evicted, {} events without id)",
+            "  duplicates    {:>8}  ({} identical, {} conflicting; {} evicted, {} without id)",
             count(d.count),
             count(d.identical),
             count(d.conflicting),
-            count(d.evicted_ids),
-            count(d.without_id)
+            plural(d.evicted_ids, "id"),
+            plural(d.without_id, "event")
         ),
     );
     line(
         &mut out,
         format!(
-            "  out of order  {:>8}  ({} sequence resets)",
+            "  out of order  {:>8}  ({})",
             count(r.out_of_order.count),
-            count(r.out_of_order.resets)
+            plural(r.out_of_order.resets, "sequence reset")
         ),
     );
     line(
         &mut out,
         format!(
-            "  gaps          {:>8}  missing numbers in {} open ranges ({} jumps); {} lost JetStream deliveries",
+            "  gaps          {:>8}  missing numbers in {} ({}); {}",
             count(r.gaps.missing),
-            count(r.gaps.open),
-            count(r.gaps.jumps),
-            count(r.gaps.lost_deliveries)
+            plural(r.gaps.open, "open range"),
+            plural(r.gaps.jumps, "jump"),
+            counted(
+                r.gaps.lost_deliveries,
+                "lost JetStream delivery",
+                "lost JetStream deliveries"
+            )
         ),
     );
     line(
@@ -111,8 +125,8 @@ pub fn render_text(r: &Report) -> String {
             line(
                 &mut out,
                 format!(
-                    "{:<32} {:<15} {:>10} {:>10} {:>10} {:>6}",
-                    t.name,
+                    "{} {:<15} {:>10} {:>10} {:>10} {:>6}",
+                    pad(&t.name, 32),
                     t.kind.label(),
                     count(t.events),
                     bytes(t.avg_size),
@@ -126,8 +140,8 @@ pub fn render_text(r: &Report) -> String {
                 &mut out,
                 format!(
                     "  ! {} is a passive-aggressive command: {}",
-                    t.name,
-                    t.passive_aggressive.as_deref().unwrap_or_default()
+                    esc(&t.name),
+                    esc(t.passive_aggressive.as_deref().unwrap_or_default())
                 ),
             );
         }
@@ -142,8 +156,8 @@ pub fn render_text(r: &Report) -> String {
             line(
                 &mut out,
                 format!(
-                    "{:<48} {:>10} {:>12}",
-                    s.subject,
+                    "{} {:>10} {:>12}",
+                    pad(&s.subject, 48),
                     count(s.events),
                     bytes(s.bytes)
                 ),
@@ -168,8 +182,12 @@ pub fn render_text(r: &Report) -> String {
             };
             let _ = writeln!(
                 out,
-                "  #{} copies #{}  id {}  {}  {what}, {} ms later",
-                i.index, i.original_index, i.id, i.subject, i.delay_ms
+                "  #{} copies #{}  id {}  {}  {what}, {} later",
+                i.index,
+                i.original_index,
+                esc(&i.id),
+                esc(&i.subject),
+                duration_ms(i.delay_ms.max(0) as u64)
             );
         }
     }
@@ -182,14 +200,14 @@ pub fn render_text(r: &Report) -> String {
         for i in r.out_of_order.items.iter().take(TEXT_ITEMS) {
             let _ = writeln!(
                 out,
-                "  #{}  key {}  sequence {} after {} ({} behind, {} ms late)  {}",
+                "  #{}  key {}  sequence {} after {} ({} behind, {} late)  {}",
                 i.index,
-                i.key,
+                esc(&i.key),
                 i.sequence,
                 i.highest_seen,
                 i.highest_seen as i128 - i.sequence as i128,
-                i.late_ms,
-                i.subject
+                duration_ms(i.late_ms.max(0) as u64),
+                esc(&i.subject)
             );
         }
     }
@@ -202,7 +220,7 @@ pub fn render_text(r: &Report) -> String {
             } else {
                 format!("{}–{}", g.from, g.to)
             };
-            let _ = writeln!(out, "  key {}  missing {range}", g.key);
+            let _ = writeln!(out, "  key {}  missing {range}", esc(&g.key));
         }
     }
     if !r.schema_drift.is_empty() {
@@ -215,8 +233,8 @@ pub fn render_text(r: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  {}: {} (first in event #{})",
-                c.event_type,
-                c.describe(),
+                esc(&c.event_type),
+                esc(&c.describe()),
                 c.index
             );
         }
@@ -226,7 +244,7 @@ pub fn render_text(r: &Report) -> String {
             &mut out,
             format!(
                 "  ! no longer checked, too many changes (are object keys data?): {}",
-                r.schema_unchecked_types.join(", ")
+                joined(&r.schema_unchecked_types, ", ")
             ),
         );
     }
@@ -236,35 +254,47 @@ pub fn render_text(r: &Report) -> String {
             &mut out,
             format!(
                 "Sagas: {} ({} completed, {} compensated, {} failed, {} in progress, {} stuck)",
-                sg.total, sg.completed, sg.compensated, sg.failed, sg.in_progress, sg.stuck
+                count(sg.total),
+                count(sg.completed),
+                count(sg.compensated),
+                count(sg.failed),
+                count(sg.in_progress),
+                count(sg.stuck)
             ),
         );
         for t in &sg.types {
             if let Some(e) = &t.end_to_end_ms {
                 let _ = writeln!(
                     out,
-                    "  {}: end to end p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
-                    t.name, e.p50, e.p95, e.p99, e.max
+                    "  {}: end to end p50 {}, p95 {}, p99 {}, max {}",
+                    esc(&t.name),
+                    duration_ms(e.p50),
+                    duration_ms(e.p95),
+                    duration_ms(e.p99),
+                    duration_ms(e.max)
                 );
             }
             for (step, p) in &t.step_durations_ms {
                 let _ = writeln!(
                     out,
-                    "    {step}: p50 {} ms, p95 {} ms, max {} ms",
-                    p.p50, p.p95, p.max
+                    "    {}: p50 {}, p95 {}, max {}",
+                    esc(step),
+                    duration_ms(p.p50),
+                    duration_ms(p.p95),
+                    duration_ms(p.max)
                 );
             }
             if let Some(l) = &t.learned {
                 let _ = writeln!(
                     out,
                     "  no [[sagas]] defined: grouped by correlation value; learned path ({} of {} finished instances): {}",
-                    l.instances,
-                    l.finished,
-                    l.path.join(" → ")
+                    count(l.instances),
+                    count(l.finished),
+                    joined(&l.path, " → ")
                 );
                 let _ = writeln!(out, "  to follow it, add to flowscope.toml:");
                 for tl in l.toml.lines() {
-                    let _ = writeln!(out, "    {tl}");
+                    let _ = writeln!(out, "    {}", esc(tl));
                 }
             }
         }
@@ -278,9 +308,9 @@ pub fn render_text(r: &Report) -> String {
                 out,
                 "  {} {} {}: {}",
                 i.state.label().to_uppercase(),
-                i.name,
-                i.id,
-                i.events.join(" → ")
+                esc(&i.name),
+                esc(&i.id),
+                joined(&i.events, " → ")
             );
         }
     }

@@ -60,6 +60,7 @@ theme!(
     hex_offset,
     hex_ascii,
     compensation,
+    escape,
 );
 
 #[derive(Debug, Deserialize)]

@@ -148,7 +148,16 @@ impl SagaState {
         SagaState::Stuck,
     ];
 
+    /// The state in words, as people read it (`in progress`).
     pub fn label(self) -> &'static str {
+        match self {
+            SagaState::InProgress => "in progress",
+            other => other.key(),
+        }
+    }
+
+    /// The state as JSON names it (`in_progress`).
+    pub fn key(self) -> &'static str {
         match self {
             SagaState::Completed => "completed",
             SagaState::Compensated => "compensated",

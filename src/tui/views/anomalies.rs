@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::detail::lines_for;
 use super::stream::scroll_to_selection;
+use super::untrusted;
 use super::wrap::wrap;
 use crate::analysis::anomalies::{AnomalyKind, Counts};
 use crate::format;
@@ -70,9 +71,9 @@ fn summary(app: &App, f: &mut Frame, area: Rect, show_all: bool) {
                 .unwrap_or(&[]);
             let note = if *k == AnomalyKind::Gap && a.gaps_missing > 0 {
                 format!(
-                    "  {} missing in {} ranges",
+                    "  {} missing in {}",
                     format::count(a.gaps_missing),
-                    format::count(a.gaps_open)
+                    format::plural(a.gaps_open, "range")
                 )
             } else {
                 String::new()
@@ -144,10 +145,10 @@ fn incidents(app: &mut App, f: &mut Frame, area: Rect) {
             let row = Row::new(vec![
                 Cell::from(format::clock(inc.received_ns, app.opts.tz)),
                 Cell::from(Span::styled(inc.kind.flag(), flag_style(inc.kind, &theme))),
-                Cell::from(Span::styled(inc.subject.to_string(), theme.subject)),
-                Cell::from(Span::styled(inc.event_type.to_string(), theme.event_type)),
-                Cell::from(inc.key.to_string()),
-                Cell::from(inc.text.to_string()),
+                untrusted::cell(&inc.subject, theme.subject, &theme),
+                untrusted::cell(&inc.event_type, theme.event_type, &theme),
+                untrusted::cell(&inc.key, theme.text, &theme),
+                untrusted::cell(&inc.text, theme.text, &theme),
             ]);
             if i == at {
                 row.style(theme.selection)
@@ -187,7 +188,7 @@ fn breakdown_table<'a>(title: &'a str, rows: &'a [(String, Counts)], theme: &The
                 .collect::<Vec<_>>()
                 .join(" ");
             Row::new(vec![
-                Cell::from(name.as_str()),
+                untrusted::cell(name, theme.text, theme),
                 Cell::from(Line::from(format::count(c.iter().sum())).right_aligned()),
                 Cell::from(Span::styled(kinds, theme.muted)),
             ])
@@ -218,10 +219,15 @@ fn render_compare(app: &mut App, f: &mut Frame, area: Rect) {
         true,
     );
     f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(format!("{} ", c.kind.flag()), flag_style(c.kind, &theme)),
-            Span::raw(c.text.clone()),
-        ]))
+        Paragraph::new(Line::from(
+            [Span::styled(
+                format!("{} ", c.kind.flag()),
+                flag_style(c.kind, &theme),
+            )]
+            .into_iter()
+            .chain(untrusted::spans(&c.text, theme.text, &theme))
+            .collect::<Vec<_>>(),
+        ))
         .block(b),
         head,
     );

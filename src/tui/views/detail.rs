@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use serde_json::Value;
 
+use super::untrusted;
 use crate::analysis::anomalies::AnomalyKind;
 use crate::analysis::store::StoredEvent;
 use crate::format::{self, TimeZone};
@@ -29,11 +30,11 @@ pub struct Cached {
     lines: Vec<Line<'static>>,
 }
 
-fn field(name: &str, value: impl Into<String>, theme: &Theme, style: Style) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{name:<10}"), theme.muted),
-        Span::styled(value.into(), style),
-    ])
+/// `Name      value`; the value may hold text from the system.
+fn field(name: &str, value: impl AsRef<str>, theme: &Theme, style: Style) -> Line<'static> {
+    let mut spans = vec![Span::styled(format!("{name:<10}"), theme.muted)];
+    spans.extend(untrusted::spans(value.as_ref(), style, theme));
+    Line::from(spans)
 }
 
 fn size_text(n: usize) -> String {
@@ -62,10 +63,8 @@ fn finding_lines(ev: &StoredEvent, theme: &Theme, hints: bool) -> Vec<Line<'stat
         } else {
             theme.flag
         };
-        let mut spans = vec![
-            Span::styled(format!("{} ", f.kind.flag()), style),
-            Span::styled(f.text.clone(), theme.text),
-        ];
+        let mut spans = vec![Span::styled(format!("{} ", f.kind.flag()), style)];
+        spans.extend(untrusted::spans(&f.text, theme.text, theme));
         if let Some(r) = f.related.filter(|_| hints) {
             spans.push(Span::styled(
                 format!(
@@ -88,14 +87,14 @@ fn finding_lines(ev: &StoredEvent, theme: &Theme, hints: bool) -> Vec<Line<'stat
 pub fn lines_for(ev: &StoredEvent, theme: &Theme, tz: TimeZone, hints: bool) -> Vec<Line<'static>> {
     let env = &ev.env;
     let mut out = finding_lines(ev, theme, hints);
+    let mut subject = field("Subject", &env.subject, theme, theme.subject);
+    subject
+        .spans
+        .push(Span::styled(format!("  #{}", env.index), theme.muted));
     out.extend([
-        Line::from(vec![
-            Span::styled(format!("{:<10}", "Subject"), theme.muted),
-            Span::styled(env.subject.to_string(), theme.subject),
-            Span::styled(format!("  #{}", env.index), theme.muted),
-        ]),
-        field("Type", ev.event_type.to_string(), theme, theme.event_type),
-        field("Key", ev.key.to_string(), theme, theme.text),
+        subject,
+        field("Type", &ev.event_type, theme, theme.event_type),
+        field("Key", &ev.key, theme, theme.text),
         field(
             "Received",
             format!(
@@ -108,7 +107,7 @@ pub fn lines_for(ev: &StoredEvent, theme: &Theme, tz: TimeZone, hints: bool) -> 
         ),
     ]);
     if let Some(reply) = &env.reply {
-        out.push(field("Reply", reply.to_string(), theme, theme.text));
+        out.push(field("Reply", reply, theme, theme.text));
     }
     if let Some(js) = &env.js {
         out.push(section("JetStream".into(), theme));
@@ -122,7 +121,7 @@ pub fn lines_for(ev: &StoredEvent, theme: &Theme, tz: TimeZone, hints: bool) -> 
             // Read by sequence (a work queue stream): no consumer delivered it.
             out.push(field(
                 "Consumer",
-                "none (read by get-by-sequence)".to_owned(),
+                "none (read by get-by-sequence)",
                 theme,
                 theme.muted,
             ));
@@ -160,11 +159,11 @@ pub fn lines_for(ev: &StoredEvent, theme: &Theme, tz: TimeZone, hints: bool) -> 
     }
     out.push(section(format!("Headers ({})", env.headers.len()), theme));
     for (name, value) in &env.headers {
-        out.push(Line::from(vec![
-            Span::styled(format!("  {name}"), theme.json_key),
-            Span::styled(": ", theme.json_punct),
-            Span::styled(value.to_string(), theme.text),
-        ]));
+        let mut spans = vec![Span::raw("  ")];
+        spans.extend(untrusted::spans(name, theme.json_key, theme));
+        spans.push(Span::styled(": ", theme.json_punct));
+        spans.extend(untrusted::spans(value, theme.text, theme));
+        out.push(Line::from(spans));
     }
     out.push(Line::default());
     payload_lines(&env.payload, theme, &mut out);
@@ -182,12 +181,10 @@ fn payload_lines(payload: &[u8], theme: &Theme, out: &mut Vec<Line<'static>>) {
         json_value(&json, 0, Vec::new(), false, theme, out);
     } else if let Ok(text) = std::str::from_utf8(payload) {
         out.push(section("Payload (text)".into(), theme));
-        for l in text.lines() {
-            let clean: String = l
-                .chars()
-                .map(|c| if c.is_control() && c != '\t' { '·' } else { c })
-                .collect();
-            out.push(Line::styled(clean.replace('\t', "    "), theme.text));
+        // Lines break at line feeds and tabs are spread out; every other
+        // control character shows as its escape, as everywhere else.
+        for l in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+            out.push(untrusted::line(&l.replace('\t', "    "), theme.text, theme));
         }
     } else {
         out.push(section(
@@ -221,17 +218,26 @@ fn payload_lines(payload: &[u8], theme: &Theme, out: &mut Vec<Line<'static>>) {
     }
 }
 
-fn scalar_span(v: &Value, theme: &Theme) -> Span<'static> {
+/// A JSON string as the detail pane shows it: quoted, with `"` and `\\`
+/// escaped as JSON does, and every other character as the sanitizer shows
+/// it (so `\x1b` reads the same here as in the event table).
+fn json_string(s: &str, style: Style, theme: &Theme) -> Vec<Span<'static>> {
+    let quoted = s.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut spans = vec![Span::styled("\"", style)];
+    spans.extend(untrusted::spans(&quoted, style, theme));
+    spans.push(Span::styled("\"", style));
+    spans
+}
+
+fn scalar_spans(v: &Value, theme: &Theme) -> Vec<Span<'static>> {
+    let one = |text: String, style| vec![Span::styled(text, style)];
     match v {
-        Value::String(s) => Span::styled(
-            serde_json::to_string(s).unwrap_or_default(),
-            theme.json_string,
-        ),
-        Value::Number(n) => Span::styled(n.to_string(), theme.json_number),
-        Value::Bool(b) => Span::styled(b.to_string(), theme.json_bool),
-        Value::Null => Span::styled("null", theme.json_null),
-        Value::Array(_) => Span::styled("[]", theme.json_punct),
-        Value::Object(_) => Span::styled("{}", theme.json_punct),
+        Value::String(s) => json_string(s, theme.json_string, theme),
+        Value::Number(n) => one(n.to_string(), theme.json_number),
+        Value::Bool(b) => one(b.to_string(), theme.json_bool),
+        Value::Null => one("null".into(), theme.json_null),
+        Value::Array(_) => one("[]".into(), theme.json_punct),
+        Value::Object(_) => one("{}".into(), theme.json_punct),
     }
 }
 
@@ -256,7 +262,7 @@ fn json_value(
         scalar => {
             let mut spans = vec![pad];
             spans.extend(prefix);
-            spans.push(scalar_span(scalar, theme));
+            spans.extend(scalar_spans(scalar, theme));
             spans.push(tail());
             out.push(Line::from(spans));
             return;
@@ -269,10 +275,11 @@ fn json_value(
     let n = items.len();
     for (i, (key, child)) in items.into_iter().enumerate() {
         let prefix = match key {
-            Some(k) => vec![
-                Span::styled(serde_json::to_string(k).unwrap_or_default(), theme.json_key),
-                Span::styled(": ", theme.json_punct),
-            ],
+            Some(k) => {
+                let mut key = json_string(k, theme.json_key, theme);
+                key.push(Span::styled(": ", theme.json_punct));
+                key
+            }
             None => Vec::new(),
         };
         json_value(child, indent + 2, prefix, i + 1 < n, theme, out);

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::stream::scroll_to_selection;
+use super::untrusted;
 use super::wrap::wrap;
 use crate::analysis::classify::Kind;
 use crate::analysis::snapshot::TypeRow;
@@ -28,23 +29,24 @@ fn kind_style(kind: Kind, theme: &Theme) -> ratatui::style::Style {
 }
 
 fn details(t: &TypeRow, theme: &Theme, fields: Vec<(String, String)>) -> Vec<Line<'static>> {
-    let mut out = vec![Line::from(vec![
-        Span::styled(t.name.clone(), theme.title),
-        Span::raw(" is "),
-        Span::styled(t.kind.label(), kind_style(t.kind, theme)),
-        Span::styled(format!(": {}", t.reason), theme.muted),
-    ])];
+    let mut head = untrusted::spans(&t.name, theme.title, theme);
+    head.push(Span::raw(" is "));
+    head.push(Span::styled(
+        t.kind.with_article(),
+        kind_style(t.kind, theme),
+    ));
+    head.push(Span::styled(": ", theme.muted));
+    head.extend(untrusted::spans(&t.reason, theme.muted, theme));
+    let mut out = vec![Line::from(head)];
     if let Some(pa) = &t.passive_aggressive {
-        out.push(Line::from(vec![
-            Span::styled("! passive-aggressive command: ", theme.error),
-            Span::raw(pa.clone()),
-        ]));
+        let mut spans = vec![Span::styled("! passive-aggressive command: ", theme.error)];
+        spans.extend(untrusted::spans(pa, theme.text, theme));
+        out.push(Line::from(spans));
     }
     out.push(Line::styled(
         format!(
-            "Schema drift ({} change{}, newest first)",
-            t.drift_changes,
-            if t.drift_changes == 1 { "" } else { "s" }
+            "Schema drift ({}, newest first)",
+            format::plural(t.drift_changes, "change")
         ),
         theme.header,
     ));
@@ -52,10 +54,12 @@ fn details(t: &TypeRow, theme: &Theme, fields: Vec<(String, String)>) -> Vec<Lin
         out.push(Line::styled("  none", theme.muted));
     }
     for d in t.drift.iter().rev() {
-        out.push(Line::from(vec![
-            Span::styled(format!("  event #{:<8} ", d.index), theme.muted),
-            Span::styled(d.describe(), theme.warn),
-        ]));
+        let mut spans = vec![Span::styled(
+            format!("  event #{:<8} ", d.index),
+            theme.muted,
+        )];
+        spans.extend(untrusted::spans(&d.describe(), theme.warn, theme));
+        out.push(Line::from(spans));
     }
     let learned = if t.learned {
         "learned"
@@ -67,10 +71,10 @@ fn details(t: &TypeRow, theme: &Theme, fields: Vec<(String, String)>) -> Vec<Lin
         theme.header,
     ));
     for (path, types) in fields {
-        out.push(Line::from(vec![
-            Span::styled(format!("  {path}"), theme.json_key),
-            Span::styled(format!("  {types}"), theme.muted),
-        ]));
+        let mut spans = vec![Span::raw("  ")];
+        spans.extend(untrusted::spans(&path, theme.json_key, theme));
+        spans.push(Span::styled(format!("  {types}"), theme.muted));
+        out.push(Line::from(spans));
     }
     out
 }
@@ -86,7 +90,10 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme.border_focus)
         .title(Span::styled(
-            format!(" Event kinds · {} types ", types.len()),
+            format!(
+                " Event kinds · {} ",
+                format::plural(types.len() as u64, "type")
+            ),
             theme.title,
         ));
     let inner = b.inner(list);
@@ -118,7 +125,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
                 ""
             };
             let mut cells = vec![
-                Cell::from(Span::styled(t.name.clone(), theme.event_type)),
+                untrusted::cell(&t.name, theme.event_type, &theme),
                 Cell::from(Span::styled(
                     format!("{}{mark}", t.kind.label()),
                     kind_style(t.kind, &theme),
@@ -179,7 +186,10 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let b = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
-        .title(Span::styled(format!(" {} ", t.name), theme.title));
+        .title(Span::styled(
+            format!(" {} ", untrusted::plain(&t.name)),
+            theme.title,
+        ));
     let inner = b.inner(below);
     f.render_widget(b, below);
     let lines = wrap(details(t, &theme, fields), inner.width as usize);

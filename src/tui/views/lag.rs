@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
 use super::stream::scroll_to_selection;
+use super::untrusted;
 use super::wrap::wrap;
 use crate::analysis::lag::{ConsumerLag, Health, Sample, StreamLag};
 use crate::format;
@@ -54,7 +55,7 @@ const COLS: [Col; 11] = [
     col("Redel", 6, true),
     col("Wait", 5, true),
     col("Rate/s", 8, true),
-    col("Catch-up", 8, true),
+    col("Catch-up", 9, true),
     col("Oldest", 7, true),
     col("Floor age", 9, true),
     col("Trend", TREND, false),
@@ -62,37 +63,26 @@ const COLS: [Col; 11] = [
 const STATUS_W: usize = 7;
 const NAME_MIN: usize = 12;
 
+/// A cell of `width` columns, escaped (names come from the server).
 fn pad(s: &str, width: usize, right: bool) -> String {
-    let len = unicode_width::UnicodeWidthStr::width(s);
-    if len >= width {
-        s.chars().take(width).collect()
-    } else if right {
-        format!("{}{s}", " ".repeat(width - len))
+    if right {
+        format::pad_left(s, width)
     } else {
-        format!("{s}{}", " ".repeat(width - len))
+        format::pad(s, width)
     }
 }
 
 fn age(now: i64, then: Option<i64>) -> String {
     then.filter(|t| *t > 0)
-        .map_or("-".into(), |t| format::duration_ns(now - t))
+        .map_or("-".into(), |t| format::duration(now - t))
 }
 
 fn signed_rate(r: Option<f64>) -> String {
-    match r {
-        None => "-".into(),
-        Some(v) if v.abs() < 0.05 => "0".into(),
-        Some(v) if v > 0.0 => format!("+{}", format::rate(v)),
-        Some(v) => format!("-{}", format::rate(-v)),
-    }
+    r.map_or("-".into(), format::signed_rate)
 }
 
 fn catch_up(c: &ConsumerLag) -> String {
-    match c.catch_up_secs {
-        Some(s) if s <= 0.0 => "now".into(),
-        Some(s) => format::duration_ns((s * 1e9) as i64),
-        None => "never".into(),
-    }
+    format::catch_up(c.catch_up_secs)
 }
 
 /// The lag over the last polls, scaled between its lowest and highest so
@@ -167,9 +157,9 @@ fn stream_line(
     let st = &s.state;
     let worst = s.worst();
     let mut info = format!(
-        " · {} · {} msgs · {} · seq {}–{}",
-        st.retention,
-        format::count(st.messages),
+        " · {} · {} · {} · seq {}–{}",
+        untrusted::plain(&st.retention),
+        format::counted(st.messages, "msg", "msgs"),
         format::bytes(st.bytes),
         format::count(st.first_seq),
         format::count(st.last_seq)
@@ -177,23 +167,20 @@ fn stream_line(
     if st.last_ns > 0 {
         info.push_str(&format!(
             " · last {} ago",
-            format::duration_ns(now - st.last_ns)
+            format::duration(now - st.last_ns)
         ));
     }
-    let plural = |n: u64, one: &str, many: &str| {
-        format!("{} {}", format::count(n), if n == 1 { one } else { many })
-    };
     info.push_str(&format!(
         " · {} · {}",
-        plural(st.subjects, "subject", "subjects"),
-        plural(st.consumers, "consumer", "consumers")
+        format::plural(st.subjects, "subject"),
+        format::plural(st.consumers, "consumer")
     ));
     if hidden > 0 {
         info.push_str(&format!(" ({hidden} flowscope, a shows)"));
     }
-    let name = format!("▾ {}", st.name);
-    let used = STATUS_W + 1 + name.chars().count();
-    let info: String = info.chars().take(width.saturating_sub(used)).collect();
+    let name = format!("▾ {}", untrusted::plain(&st.name));
+    let used = STATUS_W + 1 + crate::sanitize::width(&name);
+    let info = format::cut(&info, width.saturating_sub(used));
     let status = if s.consumers.iter().any(|c| !c.state.flowscope) {
         pad(worst.label(), STATUS_W, false)
     } else {
@@ -243,17 +230,10 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let [list, below] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let consumers = view.consumers().filter(|c| !c.state.flowscope).count();
-    let plural = |n: usize, one: &str, many: &str| {
-        format!(
-            "{} {}",
-            format::count(n as u64),
-            if n == 1 { one } else { many }
-        )
-    };
     let mut title = format!(
         " Consumer lag · {} · {} ",
-        plural(view.streams.len(), "stream", "streams"),
-        plural(consumers, "consumer", "consumers")
+        format::plural(view.streams.len() as u64, "stream"),
+        format::plural(consumers as u64, "consumer")
     );
     if view.polled_ns > 0 {
         title.push_str(&format!(
@@ -277,7 +257,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         };
         f.render_widget(
             Paragraph::new(wrap(
-                vec![Line::styled(msg, theme.muted)],
+                vec![untrusted::line(&msg, theme.muted, &theme)],
                 inner.width as usize,
             )),
             inner,
@@ -321,8 +301,8 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     }
     f.render_widget(Paragraph::new(lines), inner);
     if let Some(e) = &view.error {
-        let msg = format!(" last poll: {e} ");
-        let w = (msg.chars().count() as u16).min(list.width.saturating_sub(2));
+        let msg = format!(" last poll: {} ", untrusted::plain(e));
+        let w = (crate::sanitize::width(&msg) as u16).min(list.width.saturating_sub(2));
         let r = Rect::new(list.x + 1, list.y + list.height - 1, w, 1);
         f.render_widget(Paragraph::new(Span::styled(msg, theme.warn)), r);
     }
@@ -383,10 +363,10 @@ fn render_consumer(
                 .border_style(theme.border)
                 .title(Span::styled(
                     format!(
-                        " {} / {} · {} samples ",
-                        s.state.name,
-                        c.state.name,
-                        history.len()
+                        " {} / {} · {} ",
+                        untrusted::plain(&s.state.name),
+                        untrusted::plain(&c.state.name),
+                        format::plural(history.len() as u64, "sample")
                     ),
                     theme.title,
                 )),
@@ -396,7 +376,7 @@ fn render_consumer(
                 .style(theme.muted)
                 .bounds([x_min, 0.0])
                 .labels([
-                    Span::raw(format!("-{}", format::duration_ns((-x_min * 1e9) as i64))),
+                    Span::raw(format!("-{}", format::duration((-x_min * 1e9) as i64))),
                     Span::raw("now"),
                 ]),
         )
@@ -417,8 +397,8 @@ fn render_consumer(
         ]),
         Line::styled(
             format!(
-                "judged on {} samples, allowed lag {}",
-                c.rules.window,
+                "judged on {}, allowed lag {}",
+                format::plural(c.rules.window as u64, "sample"),
                 format::count(c.rules.allowed_lag)
             ),
             theme.muted,
@@ -444,7 +424,7 @@ fn render_consumer(
             format!(
                 "{} · wait {} · max pending {} · max deliver {}",
                 st.ack_policy,
-                format::duration_ns(st.config.ack_wait_ms as i64 * 1_000_000),
+                format::duration(st.config.ack_wait_ms as i64 * 1_000_000),
                 limit(st.config.max_ack_pending),
                 limit(st.config.max_deliver)
             ),
@@ -467,29 +447,15 @@ fn render_consumer(
                 format::count(st.waiting)
             ),
         ),
-        field(
-            "Delivered",
-            format!(
-                "stream seq {} ({} ago)",
-                format::count(st.delivered_seq),
-                age(c.t, st.delivered_ns)
-            ),
-        ),
-        field(
-            "Ack floor",
-            format!(
-                "stream seq {} ({} ago)",
-                format::count(st.ack_floor_seq),
-                age(c.t, st.ack_floor_ns)
-            ),
-        ),
+        field("Delivered", seq_age(st.delivered_seq, c.t, st.delivered_ns)),
+        field("Ack floor", seq_age(st.ack_floor_seq, c.t, st.ack_floor_ns)),
         field(
             "Oldest unack",
             match st.oldest_unacked_ns {
                 Some(t) => format!(
                     "published {} ({} ago)",
                     format::clock(t, app.opts.tz),
-                    format::duration_ns(c.t - t)
+                    format::duration(c.t - t)
                 ),
                 None => "-".into(),
             },
@@ -511,12 +477,27 @@ fn render_consumer(
     f.render_widget(Paragraph::new(wrap(lines, inner.width as usize)), inner);
 }
 
-/// `Key        value`, the key padded to `width`.
+/// `stream seq 1,234 (5s ago)`, or `none yet` before the first.
+fn seq_age(seq: u64, now: i64, at: Option<i64>) -> String {
+    if seq == 0 {
+        return "none yet".into();
+    }
+    match at.filter(|t| *t > 0) {
+        Some(t) => format!(
+            "stream seq {} ({} ago)",
+            format::count(seq),
+            format::duration(now - t)
+        ),
+        None => format!("stream seq {}", format::count(seq)),
+    }
+}
+
+/// `Key        value`, the key padded to `width`; the value may hold names
+/// from the server.
 fn field_line(key: &str, width: usize, value: String, theme: &Theme) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{key:<width$}"), theme.muted),
-        Span::styled(value, theme.text),
-    ])
+    let mut spans = vec![Span::styled(format!("{key:<width$}"), theme.muted)];
+    spans.extend(untrusted::spans(&value, theme.text, theme));
+    Line::from(spans)
 }
 
 fn limit(v: i64) -> String {
@@ -582,7 +563,10 @@ fn render_stream(app: &App, f: &mut Frame, area: Rect, s: &StreamLag, theme: &Th
     let b = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
-        .title(Span::styled(format!(" Stream {} ", st.name), theme.title));
+        .title(Span::styled(
+            format!(" Stream {} ", untrusted::plain(&st.name)),
+            theme.title,
+        ));
     let inner = b.inner(area);
     f.render_widget(b, area);
     f.render_widget(Paragraph::new(wrap(lines, inner.width as usize)), inner);

@@ -11,6 +11,7 @@ pub mod status;
 pub mod stream;
 pub mod subjects;
 pub mod timeline;
+pub mod untrusted;
 pub mod wrap;
 
 use ratatui::Frame;

@@ -13,6 +13,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::sagas::state_style;
 use super::stream::scroll_to_selection;
+use super::untrusted;
 use crate::analysis::saga::{LaneKind, Role, SagaEvent, SagaRow, SagaState};
 use crate::format;
 use crate::tui::app::App;
@@ -161,20 +162,18 @@ fn point_line(row: &SagaRow, at: usize, theme: &Theme) -> Line<'static> {
     let Some(e) = row.events.get(at) else {
         return Line::default();
     };
-    let mut spans = vec![
-        Span::styled(format!("#{} ", e.index), theme.accent),
-        Span::styled(e.event_type.to_string(), theme.event_type),
-        Span::raw(format!(
-            " at +{}",
-            format::short_duration_ns(e.t - row.started_ns)
-        )),
-    ];
+    let mut spans = vec![Span::styled(format!("#{} ", e.index), theme.accent)];
+    spans.extend(untrusted::spans(&e.event_type, theme.event_type, theme));
+    spans.push(Span::raw(format!(
+        " at +{}",
+        format::duration(e.t - row.started_ns)
+    )));
     if let Some(prev) = at.checked_sub(1).and_then(|p| row.events.get(p)) {
         spans.push(Span::styled(
             format!(
                 ", {} after {}",
-                format::short_duration_ns(e.t - prev.t),
-                prev.event_type
+                format::duration(e.t - prev.t),
+                untrusted::plain(&prev.event_type)
             ),
             theme.muted,
         ));
@@ -188,7 +187,9 @@ fn point_line(row: &SagaRow, at: usize, theme: &Theme) -> Line<'static> {
             }
             crate::analysis::saga::Mark::Repeated => "repeated".to_owned(),
             crate::analysis::saga::Mark::AfterCompletion => "after completion".to_owned(),
-            crate::analysis::saga::Mark::OtherSaga(o) => format!("same id as a {o} saga"),
+            crate::analysis::saga::Mark::OtherSaga(o) => {
+                format!("same id as a {} saga", untrusted::plain(o))
+            }
             crate::analysis::saga::Mark::Resumed => "moves again after being stuck".to_owned(),
         })
         .collect();
@@ -226,12 +227,12 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
         String::new()
     };
     let title = format!(
-        " Saga {} · {} · {} · {} events{more} over {} · zoom {}× ",
-        row.saga,
-        row.id,
+        " Saga {} · {} · {} · {}{more} over {} · zoom {}× ",
+        untrusted::plain(&row.saga),
+        untrusted::plain(&row.id),
         row.state.label(),
-        row.events.len(),
-        format::short_duration_ns(end - row.started_ns),
+        format::plural(row.events.len() as u64, "event"),
+        format::duration(end - row.started_ns),
         t.zoom
     );
     let lanes_h = (lanes.len() as u16 + 4).min(area.height.saturating_sub(6).max(5));
@@ -246,7 +247,7 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
 
     let label_w = lanes
         .iter()
-        .map(|(n, _)| n.chars().count())
+        .map(|(n, _)| crate::sanitize::width(n))
         .max()
         .unwrap_or(0)
         .clamp(8, 28)
@@ -306,7 +307,7 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
         .zip(rows)
         .map(|((name, kind), cells)| {
             let mut spans = vec![Span::styled(
-                format!("{:<label_w$}", truncate(name, label_w - 1)),
+                format!("{} ", format::pad(name, label_w - 1)),
                 match kind {
                     LaneKind::Step => theme.event_type,
                     other => lane_style(*other, &theme),
@@ -319,7 +320,7 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(label_w)),
         Span::styled(
-            axis.ticks(|t| format!("+{}", format::short_duration_ns(t - row.started_ns))),
+            axis.ticks(|t| format!("+{}", format::duration(t - row.started_ns))),
             theme.muted,
         ),
     ]));
@@ -350,16 +351,6 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
         None => Vec::new(),
     };
     f.render_widget(Paragraph::new(body), inner);
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
 }
 
 pub fn render_waterfall(app: &mut App, f: &mut Frame, area: Rect) {
@@ -394,7 +385,7 @@ pub fn render_waterfall(app: &mut App, f: &mut Frame, area: Rect) {
         .max(rows.iter().map(|r| r.last_ns).max().unwrap_or(0));
     let label_w = rows
         .iter()
-        .map(|r| r.id.chars().count())
+        .map(|r| crate::sanitize::width(&r.id))
         .max()
         .unwrap_or(0)
         .clamp(6, 20)
@@ -421,7 +412,7 @@ pub fn render_waterfall(app: &mut App, f: &mut Frame, area: Rect) {
                 cells.set(axis.clamped(e.t), glyph, style);
             }
         }
-        let label = format!("{:<w$}", truncate(&r.id, label_w - 2), w = label_w - 1);
+        let label = format!("{} ", format::pad(&r.id, label_w - 2));
         let mut spans = vec![
             Span::styled(label, if i == at { theme.selection } else { state }),
             Span::raw(" "),

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::stream::scroll_to_selection;
+use super::untrusted;
 use crate::analysis::saga::{Percentiles, SagaState, SagaTypeRow};
 use crate::format;
 use crate::tui::app::App;
@@ -27,14 +28,7 @@ pub fn state_style(s: SagaState, theme: &Theme) -> Style {
     }
 }
 
-/// Milliseconds (step durations) as a short duration.
-fn ms(v: u64) -> String {
-    format::short_duration_ns(
-        i64::try_from(v)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(1_000_000),
-    )
-}
+use crate::format::duration_ms as ms;
 
 fn pct(p: &Option<Percentiles>) -> String {
     match p {
@@ -50,7 +44,7 @@ fn pct(p: &Option<Percentiles>) -> String {
 }
 
 fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
-    let mut spans = vec![Span::styled(format!("{:<12}", t.name), theme.title)];
+    let mut spans = vec![Span::styled(format::pad(&t.name, 12), theme.title)];
     for (state, n) in SagaState::ALL.iter().zip(t.counts) {
         spans.push(Span::styled(
             format!("{} {}  ", state.label(), format::count(n)),
@@ -65,22 +59,27 @@ fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
     if t.inferred {
         match &t.learned {
             Some(l) => {
-                lines.push(Line::from(vec![
-                    Span::styled("  learned path  ", theme.muted),
-                    Span::styled(l.path.join(" → "), theme.event_type),
-                    Span::styled(
+                let mut spans = vec![Span::styled("  learned path  ", theme.muted)];
+                spans.extend(untrusted::spans(&l.path.join(" → "), theme.event_type, theme));
+                spans.push(Span::styled(
                         format!(
                             "  ({} of {} finished)",
                             format::count(l.instances),
                             format::count(l.finished),
                         ),
-                        theme.muted,
-                    ),
-                ]));
-                lines.push(Line::from(vec![
-                    Span::styled("  to follow it, paste into flowscope.toml:  ", theme.muted),
-                    Span::raw(l.toml().replace('\n', "  ")),
-                ]));
+                    theme.muted,
+                ));
+                lines.push(Line::from(spans));
+                let mut spans = vec![Span::styled(
+                    "  to follow it, paste into flowscope.toml:  ",
+                    theme.muted,
+                )];
+                spans.extend(untrusted::spans(
+                    &l.toml().replace('\n', "  "),
+                    theme.text,
+                    theme,
+                ));
+                lines.push(Line::from(spans));
             }
             None => lines.push(Line::styled(
                 "  no [[sagas]] defined: grouped by correlation value; the happy path is learned once instances go quiet",
@@ -94,7 +93,7 @@ fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
     ]));
     for (step, p) in &t.steps {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {step:<40} "), theme.muted),
+            Span::styled(format!("  {} ", format::pad(step, 40)), theme.muted),
             Span::raw(pct(p)),
         ]));
     }
@@ -175,7 +174,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let right = |s: String| Cell::from(Line::from(s).right_aligned());
     let visible = || rows.iter().skip(offset).take(height);
     let id_w = visible()
-        .map(|r| r.id.chars().count())
+        .map(|r| crate::sanitize::width(&r.id))
         .max()
         .unwrap_or(0)
         .clamp(2, 40) as u16;
@@ -217,26 +216,20 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
                 state_style(r.state, &theme),
             ))];
             if shown("Saga") {
-                cells.push(Cell::from(r.saga.clone()));
+                cells.push(untrusted::cell(&r.saga, theme.text, &theme));
             }
-            cells.push(Cell::from(r.id.clone()));
+            cells.push(untrusted::cell(&r.id, theme.text, &theme));
             cells.push(right(format!("{}/{}", r.steps_done, r.steps_total)));
             if shown("Started") {
                 cells.push(Cell::from(format::clock(r.started_ns, app.opts.tz)));
             }
             if shown("Duration") {
-                cells.push(right(format::short_duration_ns(r.last_ns - r.started_ns)));
+                cells.push(right(format::duration(r.last_ns - r.started_ns)));
             }
             if shown("Last event") {
-                cells.push(right(format!(
-                    "{} ago",
-                    format::duration_ns(now - r.last_ns)
-                )));
+                cells.push(right(format!("{} ago", format::duration(now - r.last_ns))));
             }
-            cells.push(Cell::from(Span::styled(
-                r.last_type.clone(),
-                theme.event_type,
-            )));
+            cells.push(untrusted::cell(&r.last_type, theme.event_type, &theme));
             cells.push(right(if r.marks > 0 {
                 format!("{}!", r.marks)
             } else {

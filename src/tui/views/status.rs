@@ -8,6 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::untrusted;
 use crate::analysis::snapshot::{LinkState, ReadMode, ReaderStatus};
 use crate::format;
 use crate::tui::app::{App, InputKind, View};
@@ -136,7 +137,7 @@ pub fn render_tabs(app: &App, f: &mut Frame, area: Rect) {
 fn link_span(app: &App) -> Span<'static> {
     let theme = &app.opts.theme;
     let s = &app.snapshot.status;
-    let since = format::duration_ns(s.clock_ns - s.link_since_ns);
+    let since = format::duration(s.clock_ns - s.link_since_ns);
     let (text, style): (String, Style) = match s.link {
         LinkState::Connected => (format!("● connected {since}"), theme.ok),
         LinkState::Connecting => ("◌ connecting".into(), theme.warn),
@@ -167,7 +168,7 @@ fn reader_spans(app: &App, r: &ReaderStatus) -> Vec<Span<'static>> {
                 .map_or(Style::default(), |bg| Style::default().bg(bg)),
         )
     };
-    let mut text = format!("stream {}", r.stream);
+    let mut text = format!("stream {}", untrusted::plain(&r.stream));
     if r.last_seq > 0 {
         text.push_str(&format!(" #{}", format::count(r.last_seq)));
     }
@@ -178,11 +179,12 @@ fn reader_spans(app: &App, r: &ReaderStatus) -> Vec<Span<'static>> {
         text.push_str(" · get-by-sequence (work queue)");
     }
     if r.restarts > 0 {
-        text.push_str(&format!(" · {} restarts", r.restarts));
+        text.push_str(&format!(" · {}", format::plural(r.restarts, "restart")));
     }
     let mut spans = vec![Span::styled(text, bar)];
     if let Some(state) = &r.state {
-        spans.push(Span::styled(format!(" · {state}"), on_bar(theme.warn)));
+        spans.push(Span::styled(" · ", on_bar(theme.warn)));
+        spans.extend(untrusted::spans(state, on_bar(theme.warn), theme));
     }
     spans
 }
@@ -193,9 +195,9 @@ pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
     let s = &app.snapshot.status;
     let bar = theme.status_bar;
     let txt = |t: String| Span::styled(t, bar);
-    let mut source = s.source.clone();
+    let mut source = untrusted::plain(&s.source);
     if let Some(v) = &s.server_version {
-        source.push_str(&format!(" v{v}"));
+        source.push_str(&format!(" v{}", untrusted::plain(v)));
     }
     let dropped = s.dropped_client + s.dropped_queue;
     let drop_span = if dropped == 0 {
@@ -247,7 +249,11 @@ pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
         segments.push(seg(
             0,
             vec![Span::styled(
-                format!("● REC {name} {}", format::count(rec.events)),
+                format!(
+                    "● REC {} {}",
+                    untrusted::plain(&name),
+                    format::count(rec.events)
+                ),
                 theme.error.patch(
                     bar.bg
                         .map_or(Style::default(), |bg| Style::default().bg(bg)),
@@ -256,7 +262,7 @@ pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
         ));
     }
     if s.reconnects > 0 {
-        segments.push(seg(3, vec![txt(format!("{} reconnects", s.reconnects))]));
+        segments.push(seg(3, vec![txt(format::plural(s.reconnects, "reconnect"))]));
     }
     for r in &s.readers {
         segments.push(seg(1, reader_spans(app, r)));
@@ -286,13 +292,11 @@ pub fn render_hints(app: &App, f: &mut Frame, area: Rect) {
                 "  go to · Enter · Esc cancel · #1200 event · 90s offset · 14:03:05 · 50% · +10s/-10s",
             ),
         };
-        let mut spans = vec![
-            Span::styled(prompt, theme.key),
-            Span::styled(input.clone(), theme.text),
-            Span::styled("█", theme.accent),
-        ];
+        let mut spans = vec![Span::styled(prompt, theme.key)];
+        spans.extend(untrusted::spans(input, theme.text, theme));
+        spans.push(Span::styled("█", theme.accent));
         match &app.input_error {
-            Some(e) => spans.push(Span::styled(format!("  {e}"), theme.error)),
+            Some(e) => spans.extend(untrusted::spans(&format!("  {e}"), theme.error, theme)),
             None => spans.push(Span::styled(hint, theme.hint)),
         }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -300,10 +304,10 @@ pub fn render_hints(app: &App, f: &mut Frame, area: Rect) {
     }
     let mut segments = Vec::new();
     if let Some(n) = &app.snapshot.status.notice {
-        segments.push(seg(0, vec![Span::styled(n.clone(), theme.warn)]));
+        segments.push(seg(0, untrusted::spans(n, theme.warn, theme)));
     }
     for n in &app.notices {
-        segments.push(seg(0, vec![Span::styled(n.clone(), theme.warn)]));
+        segments.push(seg(0, untrusted::spans(n, theme.warn, theme)));
     }
     for w in app
         .snapshot
@@ -312,26 +316,22 @@ pub fn render_hints(app: &App, f: &mut Frame, area: Rect) {
         .iter()
         .filter_map(|r| r.warning.as_ref())
     {
-        segments.push(seg(0, vec![Span::styled(w.clone(), theme.warn)]));
+        segments.push(seg(0, untrusted::spans(w, theme.warn, theme)));
     }
     if let Some(flt) = &app.snapshot.filter {
-        segments.push(seg(
-            1,
-            vec![
-                Span::styled("filter ", theme.muted),
-                Span::styled(flt.spec.clone(), theme.accent),
-                Span::styled(
-                    format!(
-                        " {} match (Esc clears)",
-                        format::count(flt.matches.len() as u64)
-                    ),
-                    theme.muted,
-                ),
-            ],
+        let mut spans = vec![Span::styled("filter ", theme.muted)];
+        spans.extend(untrusted::spans(&flt.spec, theme.accent, theme));
+        spans.push(Span::styled(
+            format!(
+                " {} (Esc clears)",
+                format::counted(flt.matches.len() as u64, "match", "matches")
+            ),
+            theme.muted,
         ));
+        segments.push(seg(1, spans));
     }
     if let Some(msg) = &app.flash {
-        segments.push(seg(0, vec![Span::styled(msg.clone(), theme.warn)]));
+        segments.push(seg(0, untrusted::spans(msg, theme.warn, theme)));
     }
     let replay: &[(&str, &str)] = if app.snapshot.replay.is_some() {
         &[("Space", "pause"), ("+/-", "speed"), (":", "go to")]

@@ -7,6 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+use super::untrusted;
 use crate::analysis::anomalies::AnomalyKind;
 use crate::format;
 use crate::tui::app::{App, Focus};
@@ -53,7 +54,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let title = match &snap.filter {
         Some(flt) => format!(
             " Events · filter {} · {} of {} ",
-            flt.spec,
+            untrusted::plain(&flt.spec),
             format::count(rows as u64),
             format::count(snap.events.len() as u64)
         ),
@@ -116,11 +117,11 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
                 cells.push(Cell::from(Line::from(seq).right_aligned()));
             }
             cells.extend([
-                Cell::from(Span::styled(ev.env.subject.to_string(), theme.subject)),
-                Cell::from(Span::styled(ev.event_type.to_string(), theme.event_type)),
+                untrusted::cell(&ev.env.subject, theme.subject, theme),
+                untrusted::cell(&ev.event_type, theme.event_type, theme),
             ]);
             if show_key {
-                cells.push(Cell::from(ev.key.to_string()));
+                cells.push(untrusted::cell(&ev.key, theme.text, theme));
             }
             cells.push(Cell::from(
                 Line::from(format::bytes(ev.env.payload.len() as u64)).right_aligned(),

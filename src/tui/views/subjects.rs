@@ -8,6 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+use super::untrusted;
 use crate::analysis::flow::FlowView;
 use crate::analysis::subjects::SubjectNode;
 use crate::format;
@@ -148,7 +149,7 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
     let subject = app.subjects.selected.clone().unwrap_or_default();
     let subs = flow.subscribers(&subject);
     let fan = flow.fan_out(&subject);
-    let mut title = format!(" Who consumes {subject} · ");
+    let mut title = format!(" Who consumes {} · ", untrusted::plain(&subject));
     title.push_str(&match fan.deliveries() {
         0 => "no subscribers".to_owned(),
         n => format!(
@@ -167,7 +168,11 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
     f.render_widget(block, area);
     let mut lines = Vec::new();
     if let Some(e) = &flow.error {
-        lines.push(Line::styled(format!("last poll: {e}"), theme.warn));
+        lines.push(untrusted::line(
+            &format!("last poll: {e}"),
+            theme.warn,
+            theme,
+        ));
     }
     if subs.is_empty() {
         lines.push(Line::styled(
@@ -184,14 +189,17 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
                     .iter()
                     .find(|(g, _)| g == q)
                     .map_or(1, |(_, n)| *n);
-                format!("queue {q} ({members} sharing)")
+                format!("queue {} ({members} sharing)", untrusted::plain(q))
             }
             None => "every message".to_owned(),
         };
         let mut spans = vec![
-            Span::styled(format!("{:<24} ", c.name), theme.text),
-            Span::styled(format!("{:<20} ", s.subscription.subject), theme.subject),
-            Span::styled(format!("{how:<28} "), theme.muted),
+            Span::styled(format!("{} ", format::pad(&c.name, 24)), theme.text),
+            Span::styled(
+                format!("{} ", format::pad(&s.subscription.subject, 20)),
+                theme.subject,
+            ),
+            Span::styled(format!("{} ", format::pad(&how, 28)), theme.muted),
             Span::raw(format!(
                 "{:>10} msgs  pending {:>9}",
                 format::count(s.subscription.msgs),
@@ -260,11 +268,12 @@ fn render_tree(app: &mut App, f: &mut Frame, area: Rect, flow: Option<&FlowView>
                 (true, true) => "▾ ",
                 (true, false) => "▸ ",
             };
-            let name = Line::from(vec![
+            let mut name = vec![
                 Span::raw("  ".repeat(r.depth)),
                 Span::styled(marker, theme.muted),
-                Span::styled(r.node.token.clone(), theme.subject),
-            ]);
+            ];
+            name.extend(untrusted::spans(&r.node.token, theme.subject, &theme));
+            let name = Line::from(name);
             let mut cells = vec![
                 Cell::from(name),
                 right(format::count(r.node.events)),
