@@ -66,6 +66,7 @@ pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfi
         retention: HEADLESS,
         analysis: analysis.clone(),
         stop_after: args.count,
+        initial_link: crate::analysis::snapshot::LinkState::Offline,
         ..EngineConfig::default()
     });
     let (_, total) = merged.progress();

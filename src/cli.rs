@@ -378,7 +378,6 @@ pub struct RedactArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group = clap::ArgGroup::new("limit").args(["duration", "count"]))]
 pub struct RecordArgs {
     /// The file to write (`.jsonl`, or `.jsonl.zst` compressed); never overwritten.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -388,10 +387,11 @@ pub struct RecordArgs {
     pub subjects: Vec<String>,
     #[command(flatten)]
     pub streams: StreamArgs,
-    /// Stop after this long (e.g. 30s, 5m); default: until Ctrl-C.
+    /// Stop after this long (e.g. 30s, 5m); default: until Ctrl-C. With
+    /// --count, whichever comes first.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// Stop after this many events.
+    /// Stop after this many events. With --duration, whichever comes first.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
     /// How often JetStream consumer lag is polled into the recording (0: never).

@@ -60,6 +60,16 @@ impl Envelope {
         self
     }
 
+    /// When the event happened as far as the system says: the JetStream
+    /// publish time for a message read from a stream (it may have been
+    /// stored long before flowscope read it), else the receive time.
+    pub fn event_ns(&self) -> i64 {
+        match &self.js {
+            Some(js) if js.published_ns > 0 => js.published_ns,
+            _ => self.received_ns,
+        }
+    }
+
     /// First value of a header, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -15,7 +15,7 @@ use flowscope::error::UserError;
 use flowscope::format::TimeZone;
 use flowscope::pipeline::RecordingDefaults;
 use flowscope::recording::redact::Redactor;
-use flowscope::tui::{app::UiOptions, terminal, theme::Theme};
+use flowscope::tui::{NoTerminal, app::UiOptions, terminal, theme::Theme};
 use flowscope::{analyze, config, demo, publish, record, session, source::connect};
 
 fn init_logging(cli: &Cli) -> Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
@@ -89,6 +89,11 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
     let cli = Cli::parse();
+    let command = match &cli.command {
+        Command::Replay(_) => "replay",
+        Command::Demo(_) => "demo",
+        _ => "watch",
+    };
     if let Err(e) = terminal::install_hooks() {
         flowscope::output::say(&format!("cannot install error hooks: {e}"));
     }
@@ -106,6 +111,15 @@ fn main() -> ExitCode {
         Ok(status) => return ExitCode::from(status),
         Err(e) => e,
     };
+    if e.downcast_ref::<NoTerminal>().is_some() {
+        let instead = match command {
+            "replay" => "; for a report of the recording use `flowscope analyze FILE`",
+            "demo" => "; for the simulation alone use `flowscope demo --no-tui`",
+            _ => "; headless, use `flowscope analyze --live` or `flowscope record`",
+        };
+        flowscope::output::say(&format!("{e}{instead}"));
+        return ExitCode::FAILURE;
+    }
     // Through the sanitizer: errors may quote names from the system.
     match e.downcast_ref::<UserError>() {
         Some(user) => flowscope::output::say(&user.to_string()),

@@ -34,6 +34,9 @@ pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
 const SUBJECTS_REFRESH: Duration = Duration::from_millis(500);
 /// Most envelopes ingested between two looks at the control channel.
 const MAX_BATCH: usize = 4_096;
+/// How long a passing notice (a recording started or stopped) stays on the
+/// hint line.
+const PASSING_NOTICE: Duration = Duration::from_secs(8);
 
 /// The sending side of the ingest queue; cheap to clone.
 #[derive(Clone)]
@@ -221,6 +224,8 @@ struct Live {
     /// The last connection change written, to write each change once (the
     /// session and the client both report the first connect).
     last_link: Option<&'static str>,
+    /// A notice that goes away by itself, and when.
+    passing: Option<(String, Instant)>,
 }
 
 impl Live {
@@ -281,6 +286,24 @@ impl Live {
         self.engine.lag_poll(t, poll);
     }
 
+    /// Shows a notice for [`PASSING_NOTICE`].
+    fn passing_notice(&mut self, notice: String) {
+        self.engine.set_notice(Some(notice.clone()));
+        self.passing = Some((notice, Instant::now() + PASSING_NOTICE));
+    }
+
+    /// Clears a passing notice whose time is up (unless another replaced it).
+    fn expire_notice(&mut self) {
+        if let Some((notice, until)) = &self.passing
+            && Instant::now() >= *until
+        {
+            if self.engine.status().notice.as_ref() == Some(notice) {
+                self.engine.set_notice(None);
+            }
+            self.passing = None;
+        }
+    }
+
     fn start_recording(&mut self, path: PathBuf) {
         if self.recorder.is_some() {
             self.stop_recording(None);
@@ -311,8 +334,18 @@ impl Live {
                         return;
                     }
                 }
-                self.engine
-                    .set_notice(Some(format!("recording to {}", path.display())));
+                // Only what arrives from now on is written.
+                let retained = self.engine.total_events();
+                let notice = if retained == 0 {
+                    format!("recording to {}", path.display())
+                } else {
+                    format!(
+                        "recording to {} from now on (the {} before are not in it)",
+                        path.display(),
+                        crate::format::plural(retained, "event")
+                    )
+                };
+                self.passing_notice(notice);
                 self.recorder = Some(r);
             }
             Err(e) => self.engine.set_notice(Some(format!("cannot record: {e}"))),
@@ -327,7 +360,13 @@ impl Live {
         let path = rec.path().display().to_string();
         let notice = match (rec.finish(wall_ns()), problem) {
             (_, Some(p)) => format!("recording to {path} stopped: {p}; what was written is kept"),
-            (Ok(n), None) => format!("recorded {n} events to {path}"),
+            (Ok(n), None) => {
+                let notice = format!("recorded {} to {path}", crate::format::plural(n, "event"));
+                tracing::info!(%notice, "recording stopped");
+                self.passing_notice(notice);
+                self.sync_recording_status();
+                return;
+            }
             (Err(e), None) => format!("recording to {path} may be incomplete: {e}"),
         };
         tracing::info!(%notice, "recording stopped");
@@ -374,6 +413,7 @@ fn run(
         queue_drops: queue_drops.clone(),
         disconnected_at: None,
         last_link: None,
+        passing: None,
     };
     live.sync_recording_status();
     let mut next_publish = Instant::now() + SNAPSHOT_INTERVAL;
@@ -381,6 +421,7 @@ fn run(
     let mut subjects_copied = Instant::now();
     let mut publish = |live: &mut Live| {
         live.housekeeping();
+        live.expire_notice();
         live.engine
             .set_queue_drops(queue_drops.load(Ordering::Relaxed));
         live.engine.tick(wall_ns());

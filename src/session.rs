@@ -292,14 +292,16 @@ pub fn replay_config(args: &ReplayArgs, analysis: &AnalysisConfig) -> EngineConf
     EngineConfig {
         source: format!("replay {}", args.file.display()),
         retention: args.retain,
+        initial_link: crate::analysis::snapshot::LinkState::Offline,
         analysis: analysis.clone(),
         ..EngineConfig::default()
     }
 }
 
 /// What `flowscope replay` asks of the player.
-pub fn replay_options(args: &ReplayArgs) -> ReplayOptions {
+pub fn replay_options(args: &ReplayArgs, tz: crate::format::TimeZone) -> ReplayOptions {
     ReplayOptions {
+        tz,
         speed: args.speed,
         paused: args.paused,
         start_offset_ns: args
@@ -314,7 +316,7 @@ pub async fn replay_tui(args: &ReplayArgs, ui: UiOptions, analysis: &AnalysisCon
     let replay = Replay::start(
         &args.file,
         replay_config(args, analysis),
-        replay_options(args),
+        replay_options(args, ui.tz),
     )
     .map_err(UserError)?;
     let app = App::new(replay.snapshots.borrow().clone(), ui);

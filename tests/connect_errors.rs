@@ -106,6 +106,16 @@ fn wrong_password_and_missing_credentials() {
     let (code, err) = run(&["watch", "-s", &url, "--token", "nope"], &[]);
     assert_eq!(code, 1);
     assert_one_sentence(&err, "with the --token");
+
+    // What the user gave is what the message names.
+    let (code, err) = run(&["watch", "-s", &url, "--user", "alice"], &[]);
+    assert_eq!(code, 1);
+    assert_one_sentence(&err, "--user needs a password: add --password");
+    let in_url = url.replace("nats://", "nats://alice:wrong@");
+    let (code, err) = run(&["watch", "-s", &in_url], &[]);
+    assert_eq!(code, 1);
+    assert_one_sentence(&err, "with the user and password in the server URL");
+    assert!(!err.contains("wrong"), "the password is never shown: {err}");
 }
 
 #[test]
@@ -247,4 +257,11 @@ fn the_views_need_a_terminal() {
     let (code, err) = run(&["demo", "--in-process"], &[]);
     assert_eq!(code, 1);
     assert_one_sentence(&err, "the views need an interactive terminal");
+    assert!(err.contains("flowscope demo --no-tui"), "{err}");
+    // A replay is pointed at the report, not at the demo.
+    let (code, err) = run(&["replay", "recordings/healthy.jsonl"], &[]);
+    assert_eq!(code, 1);
+    assert_one_sentence(&err, "the views need an interactive terminal");
+    assert!(err.contains("flowscope analyze FILE"), "{err}");
+    assert!(!err.contains("demo"), "{err}");
 }

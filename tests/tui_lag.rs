@@ -109,6 +109,7 @@ fn engine() -> Engine {
                     last_ns: t - S,
                     subjects: 8,
                     consumers: 5,
+                    subject_filters: vec!["orders.>".into()],
                 },
                 StreamState {
                     name: "PAYMENTS".into(),
@@ -121,6 +122,7 @@ fn engine() -> Engine {
                     last_ns: T0 - S,
                     subjects: 1,
                     consumers: 0,
+                    subject_filters: vec!["payments.>".into()],
                 },
             ],
             consumers: vec![shipping, analytics, billing, audit, reader],

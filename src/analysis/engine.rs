@@ -16,6 +16,7 @@ use super::detect::{Detect, DetectConfig};
 use super::fields::Extractor;
 use super::filter::Filter;
 use super::snapshot::{AnomalySummary, FilterView, LinkState, Snapshot, Status, TypeRow};
+use super::stats::Window;
 use super::store::{EventStore, Flags, Retention, StoredEvent};
 use super::subjects::{DEFAULT_MAX_SUBJECT_NODES, SubjectNode, SubjectTree};
 use crate::envelope::Envelope;
@@ -36,6 +37,9 @@ pub struct EngineConfig {
     /// Analyse only this many events; later ones are ignored (headless runs
     /// with `--count`).
     pub stop_after: Option<u64>,
+    /// The connection state before any is reported: `Connecting` for a
+    /// live session, `Offline` for a recording or a simulation.
+    pub initial_link: LinkState,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +50,7 @@ impl Default for EngineConfig {
             max_subject_nodes: DEFAULT_MAX_SUBJECT_NODES,
             source: String::new(),
             stop_after: None,
+            initial_link: LinkState::Connecting,
         }
     }
 }
@@ -79,6 +84,9 @@ pub struct Engine {
     detect: Detect,
     first_received_ns: Option<i64>,
     last_received_ns: Option<i64>,
+    /// When observation began on the event clock (the first event, tick or
+    /// connection change): rates are measured from here.
+    observed_since_ns: Option<i64>,
     stop_after: Option<u64>,
     /// Copies of the slow-to-copy parts: (second, events, tree, types, anomalies).
     tables_cache: Option<Tables>,
@@ -107,6 +115,7 @@ impl Engine {
         let status = Status {
             source: config.source.clone(),
             retention: config.retention,
+            link: config.initial_link,
             ..Status::default()
         };
         let a = &config.analysis;
@@ -138,6 +147,7 @@ impl Engine {
             detect,
             first_received_ns: None,
             last_received_ns: None,
+            observed_since_ns: None,
             stop_after: config.stop_after,
             filter: None,
             next_index: 0,
@@ -157,7 +167,7 @@ impl Engine {
         }
         env.index = self.next_index;
         self.next_index += 1;
-        self.clock_ns = self.clock_ns.max(env.received_ns);
+        self.advance(env.received_ns);
         let size = env.payload.len();
         self.total_bytes += size as u64;
         self.subjects
@@ -181,13 +191,10 @@ impl Engine {
                     None => d.correlation.as_deref(),
                 })
                 .collect();
-            self.sagas.observe(
-                env.index,
-                env.received_ns,
-                &env.subject,
-                &d.event_type,
-                &ids,
-            );
+            // Sagas run on the system's time: a stream read of history
+            // keeps the durations it had.
+            self.sagas
+                .observe(env.index, env.event_ns(), &env.subject, &d.event_type, &ids);
         }
         let findings = self.detect.observe(&env, &d);
         let ev = StoredEvent {
@@ -220,7 +227,7 @@ impl Engine {
 
     /// Records a connection change at `at_ns`.
     pub fn link(&mut self, event: LinkEvent, at_ns: i64) {
-        self.clock_ns = self.clock_ns.max(at_ns);
+        self.advance(at_ns);
         let s = &mut self.status;
         let next = match event {
             LinkEvent::Connected { version } => {
@@ -271,7 +278,22 @@ impl Engine {
 
     /// Moves the clock forward without an event, so rates decay when idle.
     pub fn tick(&mut self, now_ns: i64) {
-        self.clock_ns = self.clock_ns.max(now_ns);
+        self.advance(now_ns);
+    }
+
+    /// Moves the event clock to `t` (never back); the first time also
+    /// marks the start of observation.
+    fn advance(&mut self, t: i64) {
+        self.observed_since_ns.get_or_insert(t);
+        self.clock_ns = self.clock_ns.max(t);
+    }
+
+    /// The time rates are measured over now.
+    fn rate_window(&self) -> Window {
+        Window {
+            now_ns: self.clock_ns,
+            since_ns: self.observed_since_ns.unwrap_or(self.clock_ns),
+        }
     }
 
     /// Replaces the filter and finds every retained match.
@@ -328,7 +350,7 @@ impl Engine {
 
     /// Takes in a poll of the consumers, taken at `t_ns`.
     pub fn lag_poll(&mut self, t_ns: i64, poll: &LagPoll) {
-        self.clock_ns = self.clock_ns.max(t_ns);
+        self.advance(t_ns);
         self.lag.poll(t_ns, poll);
     }
 
@@ -363,7 +385,7 @@ impl Engine {
                 let t = Tables {
                     sec: now_sec,
                     events: self.next_index,
-                    subjects: Arc::new(self.subjects.snapshot(now_sec)),
+                    subjects: Arc::new(self.subjects.snapshot(self.rate_window())),
                     types: Arc::new(self.type_rows()),
                     anomalies: Arc::new(AnomalySummary {
                         top_subjects: self.detect.log.top_subjects(BREAKDOWN_ROWS),
@@ -389,7 +411,7 @@ impl Engine {
         };
         let status = Status {
             clock_ns: self.clock_ns,
-            events_per_sec: self.subjects.total_rate(now_sec),
+            events_per_sec: self.subjects.total_rate(self.rate_window()),
             total_events: self.next_index,
             total_bytes: self.total_bytes,
             retained_events: self.store.len(),

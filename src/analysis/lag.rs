@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::subject::SubjectPattern;
 use serde::{Deserialize, Serialize};
 
 /// Samples kept per consumer (at the default 2 s interval, 20 minutes).
@@ -53,6 +54,10 @@ pub struct StreamState {
     pub last_ns: i64,
     pub subjects: u64,
     pub consumers: u64,
+    /// The subjects the stream captures (its configuration), NATS
+    /// wildcards allowed; empty in recordings made before they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subject_filters: Vec<String>,
 }
 
 /// A consumer as one poll saw it.
@@ -369,6 +374,38 @@ impl LagView {
     pub fn consumers(&self) -> impl Iterator<Item = &ConsumerLag> {
         self.streams.iter().flat_map(|s| s.consumers.iter())
     }
+
+    /// The streams that store messages on `subject` (a subject, or a
+    /// branch of the subject tree), each with the consumers that read
+    /// them (flowscope's own readers left out): on JetStream these are
+    /// the subject's consumers.
+    pub fn captures(&self, subject: &str) -> Vec<Capture<'_>> {
+        fn covers<'p>(mut patterns: impl Iterator<Item = &'p str>, subject: &str) -> bool {
+            patterns.any(|p| SubjectPattern::parse(p).is_ok_and(|p| p.matches(subject)))
+        }
+        self.streams
+            .iter()
+            .filter(|s| covers(s.state.subject_filters.iter().map(String::as_str), subject))
+            .map(|s| Capture {
+                stream: s,
+                readers: s
+                    .consumers
+                    .iter()
+                    .filter(|c| !c.state.flowscope)
+                    .filter(|c| {
+                        c.state.filter.is_empty() || covers(c.state.filter.split(','), subject)
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A stream that stores a subject's messages, and who reads them there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture<'a> {
+    pub stream: &'a StreamLag,
+    pub readers: Vec<&'a ConsumerLag>,
 }
 
 /// What the engine keeps of the polls.

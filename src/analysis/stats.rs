@@ -1,10 +1,41 @@
 //! Rolling per-second counters: rates over the last few seconds and a
 //! sparkline history, on the event clock (so replays show what live showed).
+//!
+//! A rate is the events counted over the time actually observed: the last
+//! [`RATE_WINDOW_SECS`] seconds up to now, or since observation began when
+//! that is shorter (one second into a session at 40 ev/s shows 40, not 8).
 
 /// Seconds of history kept per meter (the sparkline width).
 pub const HISTORY_SECS: usize = 60;
-/// Rates are averaged over this many complete seconds.
+/// Rates are averaged over about this many seconds: the current second so
+/// far and the ones before it.
 pub const RATE_WINDOW_SECS: i64 = 5;
+
+const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// The time a rate is taken over: up to `now_ns`, observed since
+/// `since_ns` (both on the event clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub now_ns: i64,
+    pub since_ns: i64,
+}
+
+impl Window {
+    pub fn now_sec(self) -> i64 {
+        self.now_ns.div_euclid(NS_PER_SEC)
+    }
+
+    /// The seconds counted (the current one included) and the time they
+    /// span, in seconds; none when nothing was observed yet.
+    fn span(self) -> Option<(std::ops::RangeInclusive<i64>, f64)> {
+        let now_sec = self.now_sec();
+        let first = (now_sec - RATE_WINDOW_SECS + 1).max(self.since_ns.div_euclid(NS_PER_SEC));
+        let from_ns = (first * NS_PER_SEC).max(self.since_ns);
+        let elapsed = (self.now_ns - from_ns) as f64 / NS_PER_SEC as f64;
+        (elapsed > 0.0).then_some((first..=now_sec, elapsed))
+    }
+}
 
 /// Per-second message and byte counts for the last [`HISTORY_SECS`] seconds.
 #[derive(Debug, Clone)]
@@ -58,21 +89,25 @@ impl RateMeter {
         self.bytes[i] += bytes as u64;
     }
 
-    fn sum_complete(&self, now_sec: i64, values: impl Fn(usize) -> u64) -> u64 {
-        (now_sec - RATE_WINDOW_SECS..now_sec)
+    fn rate(&self, w: Window, values: impl Fn(usize) -> u64) -> f64 {
+        let Some((secs, elapsed)) = w.span() else {
+            return 0.0;
+        };
+        let sum: u64 = secs
             .filter(|s| *s <= self.head_sec && *s > self.head_sec - HISTORY_SECS as i64)
             .map(|s| values(slot(s)))
-            .sum()
+            .sum();
+        sum as f64 / elapsed
     }
 
-    /// Messages per second over the last complete seconds before `now_sec`.
-    pub fn msg_rate(&self, now_sec: i64) -> f64 {
-        self.sum_complete(now_sec, |i| self.msgs[i] as u64) as f64 / RATE_WINDOW_SECS as f64
+    /// Messages per second over the window.
+    pub fn msg_rate(&self, w: Window) -> f64 {
+        self.rate(w, |i| self.msgs[i] as u64)
     }
 
-    /// Bytes per second over the last complete seconds before `now_sec`.
-    pub fn byte_rate(&self, now_sec: i64) -> f64 {
-        self.sum_complete(now_sec, |i| self.bytes[i]) as f64 / RATE_WINDOW_SECS as f64
+    /// Bytes per second over the window.
+    pub fn byte_rate(&self, w: Window) -> f64 {
+        self.rate(w, |i| self.bytes[i])
     }
 
     /// Messages per second for the [`HISTORY_SECS`] seconds up to `now_sec`,
@@ -94,25 +129,59 @@ impl RateMeter {
 mod tests {
     use super::*;
 
+    fn at(now_ms: i64, since_ms: i64) -> Window {
+        Window {
+            now_ns: now_ms * 1_000_000,
+            since_ns: since_ms * 1_000_000,
+        }
+    }
+
     #[test]
-    fn rate_over_complete_seconds() {
+    fn rate_over_the_last_seconds() {
         let mut m = RateMeter::default();
         for s in 100..105 {
             for _ in 0..10 {
                 m.add(s, 100);
             }
         }
-        m.add(105, 1); // current, incomplete second is not counted
-        assert_eq!(m.msg_rate(105), 10.0);
-        assert_eq!(m.byte_rate(105), 1000.0);
+        assert_eq!(m.msg_rate(at(105_000, 0)), 10.0, "seconds 101 to 104");
+        assert_eq!(m.byte_rate(at(105_000, 0)), 1000.0);
+        for _ in 0..5 {
+            m.add(105, 100);
+        }
+        assert_eq!(
+            m.msg_rate(at(105_500, 0)),
+            45.0 / 4.5,
+            "half of second 105 counts"
+        );
+    }
+
+    #[test]
+    fn a_young_session_is_measured_over_its_own_time() {
+        // 40 events a second since 100.3 s.
+        let mut m = RateMeter::default();
+        for i in 0..40 {
+            m.add(if i < 28 { 100 } else { 101 }, 1);
+        }
+        let r = m.msg_rate(at(101_300, 100_300));
+        assert!((r - 40.0).abs() < 0.01, "1 s in at 40 ev/s: {r}");
+        assert_eq!(
+            m.msg_rate(at(100_300, 100_300)),
+            0.0,
+            "nothing observed yet"
+        );
     }
 
     #[test]
     fn idle_time_decays_the_rate() {
         let mut m = RateMeter::default();
         m.add(100, 1);
-        assert_eq!(m.msg_rate(101), 0.2);
-        assert_eq!(m.msg_rate(200), 0.0);
+        assert_eq!(
+            m.msg_rate(at(101_000, 0)),
+            0.25,
+            "1 event over seconds 97 to 100"
+        );
+        assert_eq!(m.msg_rate(at(200_000, 0)), 0.0);
     }
 
     #[test]

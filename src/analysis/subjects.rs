@@ -3,7 +3,7 @@
 //! nodes, new subjects are counted at their deepest known ancestor and the
 //! number of such events is reported.
 
-use super::stats::RateMeter;
+use super::stats::{RateMeter, Window};
 
 /// Default cap on the number of tree nodes.
 pub const DEFAULT_MAX_SUBJECT_NODES: usize = 10_000;
@@ -99,8 +99,8 @@ impl SubjectTree {
     }
 
     /// Messages per second over all subjects.
-    pub fn total_rate(&self, now_sec: i64) -> f64 {
-        self.nodes[0].meter.msg_rate(now_sec)
+    pub fn total_rate(&self, w: Window) -> f64 {
+        self.nodes[0].meter.msg_rate(w)
     }
 
     /// Subjects that received events themselves: (subject, events, bytes),
@@ -130,11 +130,11 @@ impl SubjectTree {
     }
 
     /// Copies the tree for the views; the root's path is empty.
-    pub fn snapshot(&self, now_sec: i64) -> SubjectNode {
-        self.copy(0, "", now_sec)
+    pub fn snapshot(&self, w: Window) -> SubjectNode {
+        self.copy(0, "", w)
     }
 
-    fn copy(&self, i: usize, parent: &str, now_sec: i64) -> SubjectNode {
+    fn copy(&self, i: usize, parent: &str, w: Window) -> SubjectNode {
         let n = &self.nodes[i];
         let path = match (parent.is_empty(), i == 0) {
             (_, true) => String::new(),
@@ -144,16 +144,16 @@ impl SubjectTree {
         let mut children: Vec<SubjectNode> = n
             .children
             .values()
-            .map(|&c| self.copy(c, &path, now_sec))
+            .map(|&c| self.copy(c, &path, w))
             .collect();
         children.sort_by(|a, b| a.token.cmp(&b.token));
         SubjectNode {
             token: n.token.to_string(),
             events: n.events,
             bytes: n.bytes,
-            msg_rate: n.meter.msg_rate(now_sec),
-            byte_rate: n.meter.byte_rate(now_sec),
-            history: n.meter.history(now_sec - 1), // complete seconds only
+            msg_rate: n.meter.msg_rate(w),
+            byte_rate: n.meter.byte_rate(w),
+            history: n.meter.history(w.now_sec() - 1), // complete seconds only
             children,
             path,
         }
@@ -170,7 +170,10 @@ mod tests {
         t.add("orders.created", 10, 1);
         t.add("orders.shipped", 20, 1);
         t.add("payments.failed", 5, 1);
-        let root = t.snapshot(2);
+        let root = t.snapshot(Window {
+            now_ns: 2_000_000_000,
+            since_ns: 0,
+        });
         assert_eq!(root.events, 3);
         assert_eq!(root.bytes, 35);
         let orders = &root.children[0];
@@ -205,7 +208,10 @@ mod tests {
         t.add("x", 1, 0);
         assert_eq!(t.node_count(), 2);
         assert_eq!(t.untracked_events(), 2);
-        let root = t.snapshot(0);
+        let root = t.snapshot(Window {
+            now_ns: 0,
+            since_ns: 0,
+        });
         assert_eq!(root.events, 3, "every event is still counted at the root");
         assert_eq!(root.children[0].events, 2);
     }

@@ -281,6 +281,7 @@ async fn run_in_process(
 ) -> Result<()> {
     let engine = Engine::new(EngineConfig {
         source: "in-process simulation".into(),
+        initial_link: crate::analysis::snapshot::LinkState::Offline,
         retention: args.view.retain,
         analysis: analysis.clone(),
         ..EngineConfig::default()

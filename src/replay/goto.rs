@@ -40,8 +40,45 @@ pub fn time_point(spec: &str, start_ns: i64, tz: TimeZone) -> Option<i64> {
 }
 
 /// Parses a go-to: `#N` or `N` (after N events), `N%` of the recording,
-/// `+D`/`-D` relative to now, or any [`time_point`].
+/// `+D`/`-D` relative to now, or any [`time_point`]. A target outside the
+/// recording (as far as its length is known) is refused with where the
+/// recording starts and ends.
 pub fn parse(spec: &str, status: &ReplayStatus, tz: TimeZone) -> Result<Target, String> {
+    let target = target(spec, status, tz)?;
+    match outside(target, status, tz) {
+        Some(why) => Err(format!("{}: {why}", spec.trim())),
+        None => Ok(target),
+    }
+}
+
+/// Why `target` is outside the recording, when it is (and as far as the
+/// recording's length is known).
+pub fn outside(target: Target, status: &ReplayStatus, tz: TimeZone) -> Option<String> {
+    let at = |ns: i64| crate::format::clock(ns, tz);
+    let length = |end: i64| crate::format::duration(end - status.start_ns);
+    match target {
+        Target::Events(n) => status.total_events.filter(|total| n > *total).map(|total| {
+            format!(
+                "past the end: the recording holds {}",
+                crate::format::plural(total, "event")
+            )
+        }),
+        Target::Time(t) if t < status.start_ns => Some(format!(
+            "before the recording starts ({})",
+            at(status.start_ns)
+        )),
+        Target::Time(t) => status.end_ns.filter(|end| t > *end).map(|end| {
+            format!(
+                "past the end: the recording runs from {} to {} ({})",
+                at(status.start_ns),
+                at(end),
+                length(end)
+            )
+        }),
+    }
+}
+
+fn target(spec: &str, status: &ReplayStatus, tz: TimeZone) -> Result<Target, String> {
     let s = spec.trim();
     let hint = "go to #1200 (event), 90s (offset), 14:03:05 (clock time), 50% or +10s/-10s";
     if s.is_empty() {

@@ -44,6 +44,8 @@ pub struct ReplayOptions {
     /// [`index::CHECKPOINT_EVERY`]): fewer make seeks faster and take more
     /// memory.
     pub checkpoint_every: u64,
+    /// How the player's own messages write clock times.
+    pub tz: crate::format::TimeZone,
 }
 
 impl Default for ReplayOptions {
@@ -53,6 +55,7 @@ impl Default for ReplayOptions {
             paused: false,
             start_offset_ns: None,
             checkpoint_every: index::CHECKPOINT_EVERY,
+            tz: crate::format::TimeZone::default(),
         }
     }
 }
@@ -145,6 +148,7 @@ struct Player {
     force_fresh: bool,
     subjects_copied: Instant,
     notice_shown: bool,
+    tz: crate::format::TimeZone,
 }
 
 fn lock(shared: &SharedIndex) -> std::sync::MutexGuard<'_, Index> {
@@ -187,6 +191,7 @@ impl Player {
             force_fresh: true,
             subjects_copied: Instant::now(),
             notice_shown: false,
+            tz: opts.tz,
         };
         if let Some(offset) = opts.start_offset_ns {
             p.seek(Target::Time(start_ns.saturating_add(offset)));
@@ -401,6 +406,11 @@ impl Player {
                 && !self.should_wait(target)
             {
                 self.seek(target);
+                // The length was not known when the seek was asked for.
+                if let Some(why) = super::goto::outside(target, &self.status(), self.tz) {
+                    self.engine
+                        .set_notice(Some(format!("go to: {why}; showing the end")));
+                }
                 next_publish = Instant::now();
             }
             // Wait for a control message, the next record, or the next frame.

@@ -48,6 +48,47 @@ pub struct Resolved {
     pub tls_key: Option<PathBuf>,
     /// The natscli context that was applied, if any.
     pub context: Option<String>,
+    /// Where the user and password (or the token) came from, so that a
+    /// message names what the user actually gave.
+    pub secret_from: SecretFrom,
+}
+
+/// Where credentials came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecretFrom {
+    /// `--user`/`--password`/`--token` or their `NATS_*` variables.
+    #[default]
+    Flags,
+    /// The natscli context.
+    Context,
+    /// `nats://user:password@host` or `nats://token@host`.
+    Url,
+}
+
+impl Resolved {
+    /// How the messages name the user and password.
+    fn user_password(&self) -> String {
+        match self.secret_from {
+            SecretFrom::Flags => "--user/--password".into(),
+            SecretFrom::Context => format!(
+                "the user and password of context {}",
+                self.context.as_deref().unwrap_or("?")
+            ),
+            SecretFrom::Url => "the user and password in the server URL".into(),
+        }
+    }
+
+    /// How the messages name the token.
+    fn token_source(&self) -> String {
+        match self.secret_from {
+            SecretFrom::Flags => "the --token".into(),
+            SecretFrom::Context => format!(
+                "the token of context {}",
+                self.context.as_deref().unwrap_or("?")
+            ),
+            SecretFrom::Url => "the token in the server URL".into(),
+        }
+    }
 }
 
 fn nats_config_dir() -> Option<PathBuf> {
@@ -124,7 +165,18 @@ pub fn resolve(args: &ConnArgs) -> Result<Resolved> {
     // Like natscli: nats://user:password@host or nats://token@host, when
     // no flag or context says otherwise.
     let (url_user, url_password, url_token) = url_credentials(&servers);
+    let given = |v: &Option<String>| v.is_some();
+    let secret_from = if given(&args.user) || given(&args.password) || given(&args.token) {
+        SecretFrom::Flags
+    } else if !(ctx.user.is_empty() && ctx.password.is_empty() && ctx.token.is_empty()) {
+        SecretFrom::Context
+    } else if url_user.is_some() || url_token.is_some() {
+        SecretFrom::Url
+    } else {
+        SecretFrom::Flags
+    };
     Ok(Resolved {
+        secret_from,
         creds: path(&args.creds, ctx.creds),
         nkey: path(&args.nkey, ctx.nkey),
         token: args
@@ -233,8 +285,17 @@ async fn options(r: &Resolved, tuning: &Tuning) -> Result<ConnectOptions> {
         opts = opts.token(token.clone());
     }
     match (&r.user, &r.password) {
-        (Some(u), p) => opts = opts.user_and_password(u.clone(), p.clone().unwrap_or_default()),
-        (None, Some(_)) => return user_error("--password needs --user"),
+        (Some(u), Some(p)) => opts = opts.user_and_password(u.clone(), p.clone()),
+        (Some(_), None) if r.secret_from == SecretFrom::Flags => {
+            return user_error("--user needs a password: add --password (or set NATS_PASSWORD)");
+        }
+        (Some(u), None) => opts = opts.user_and_password(u.clone(), String::new()),
+        (None, Some(_)) if r.secret_from == SecretFrom::Flags => {
+            return user_error("--password needs a user: add --user (or set NATS_USER)");
+        }
+        (None, Some(_)) => {
+            return user_error(format!("{} has a password but no user", r.user_password()));
+        }
         (None, None) => {}
     }
     if let Some(ca) = &r.tls_ca {
@@ -343,9 +404,9 @@ pub fn explain(err: &async_nats::ConnectError, display: &str, r: &Resolved) -> S
             } else if r.nkey.is_some() {
                 "the --nkey seed"
             } else if r.token.is_some() {
-                "the --token"
+                &r.token_source()
             } else if r.user.is_some() {
-                "--user/--password"
+                &r.user_password()
             } else {
                 "no credentials (the server requires some: use --user/--password, --token, --creds, --nkey or --context)"
             };

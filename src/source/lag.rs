@@ -77,6 +77,7 @@ pub fn stream_state(info: &stream::Info) -> StreamState {
         last_ns: ns(&s.last_timestamp),
         subjects: s.subjects_count,
         consumers: s.consumer_count as u64,
+        subject_filters: info.config.subjects.clone(),
     }
 }
 

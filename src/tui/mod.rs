@@ -20,6 +20,21 @@ use crate::analysis::Snapshot;
 use crate::pipeline::Control;
 use app::App;
 
+/// The views were asked for without a terminal to draw them on; the
+/// command says what to use instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoTerminal;
+
+impl std::fmt::Display for NoTerminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the views need an interactive terminal (stdin and stdout are not one); run flowscope in a terminal",
+        )
+    }
+}
+
+impl std::error::Error for NoTerminal {}
+
 /// Runs the UI until the user quits, the terminal closes or SIGTERM arrives.
 pub async fn run(
     mut app: App,
@@ -28,10 +43,7 @@ pub async fn run(
 ) -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return crate::error::user_error(
-            "the views need an interactive terminal (stdin and stdout are not one); \
-             run flowscope in a terminal, or use `flowscope demo --no-tui` for a headless load",
-        );
+        return Err(NoTerminal.into());
     }
     let mut guard = terminal::TerminalGuard::enter()?;
     let mut events = EventStream::new();

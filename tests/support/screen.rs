@@ -18,16 +18,18 @@ use ratatui::backend::TestBackend;
 pub const T0: i64 = 1_795_424_400_000_000_000;
 pub const MS: i64 = 1_000_000;
 
+/// Times in UTC, the default theme.
+pub fn ui() -> UiOptions {
+    UiOptions {
+        tz: TimeZone::Utc,
+        theme: Theme::builtin(),
+        notices: Vec::new(),
+    }
+}
+
 /// An app showing the engine's state, times in UTC, the default theme.
 pub fn app(e: &mut Engine) -> App {
-    App::new(
-        Arc::new(e.snapshot()),
-        UiOptions {
-            tz: TimeZone::Utc,
-            theme: Theme::builtin(),
-            notices: Vec::new(),
-        },
-    )
+    App::new(Arc::new(e.snapshot()), ui())
 }
 
 /// Presses a key; filter requests reach the engine, and the app gets the

@@ -127,6 +127,15 @@ impl App {
         }
     }
 
+    /// A rate, or `paused` while a replay is paused (its clock stands
+    /// still, so a rate would be a figure of the past).
+    pub fn rate_text(&self, rate: f64, unit: &str) -> String {
+        match &self.snapshot.replay {
+            Some(r) if !r.playing => "paused".into(),
+            _ => format!("{} {unit}", crate::format::rate(rate)),
+        }
+    }
+
     /// Takes a new snapshot from the engine.
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         self.snapshot = snapshot;

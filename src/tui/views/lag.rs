@@ -14,6 +14,7 @@ use super::stream::scroll_to_selection;
 use super::untrusted;
 use super::wrap::wrap;
 use crate::analysis::lag::{ConsumerLag, Health, Sample, StreamLag};
+use crate::analysis::snapshot::LinkState;
 use crate::format;
 use crate::tui::app::App;
 use crate::tui::app::lag::{LagRow, lag_rows};
@@ -250,9 +251,12 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let height = inner.height.saturating_sub(1) as usize;
     app.lag.page = height.max(1);
     if rows.is_empty() {
+        let offline = app.snapshot.status.link == LinkState::Offline;
         let msg = match (&view.error, view.polls) {
             (Some(e), _) => format!("The lag poll failed: {e}"),
-            (None, 0) => "No lag poll yet: the poller runs every --lag-interval on servers with JetStream (a replay shows it when the recording has lag samples).".into(),
+            (None, 0) if app.snapshot.replay.is_some() => "No lag samples up to this point of the recording (they are recorded from sessions with JetStream and --lag-interval above 0).".into(),
+            (None, 0) if offline => "No server to poll: this session runs without NATS (an in-process simulation), so there are no JetStream consumers to show.".into(),
+            (None, 0) => "No lag poll yet: the poller runs every --lag-interval on servers with JetStream.".into(),
             (None, _) => "No JetStream streams on this server.".into(),
         };
         f.render_widget(

@@ -218,10 +218,7 @@ pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
     };
     let mut segments = vec![
         seg(0, vec![link_span(app)]),
-        seg(
-            1,
-            vec![txt(format!("{} ev/s", format::rate(s.events_per_sec)))],
-        ),
+        seg(1, vec![txt(app.rate_text(s.events_per_sec, "ev/s"))]),
         seg(
             2,
             vec![txt(format!("{} events", format::count(s.total_events)))],

@@ -84,10 +84,14 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
 
     if rows == 0 {
         f.render_widget(block, area);
-        let msg = if snap.filter.is_some() {
-            "No event matches the filter (Esc clears it)"
-        } else {
-            "Waiting for events…"
+        let msg = match (&snap.filter, &snap.replay) {
+            (Some(_), _) => "No event matches the filter (Esc clears it)",
+            (None, Some(r)) if r.at_end => "The recording holds no events",
+            (None, Some(r)) if !r.playing => {
+                "No events yet at this point of the recording (Space plays)"
+            }
+            (None, Some(_)) => "No events yet at this point of the recording",
+            (None, None) => "Waiting for events…",
         };
         f.render_widget(Paragraph::new(Span::styled(msg, theme.muted)), inner);
         return;
@@ -107,7 +111,9 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let table_rows: Vec<Row> = visible
         .into_iter()
         .map(|(r, ev)| {
-            let mut cells = vec![Cell::from(format::clock(ev.env.received_ns, app.opts.tz))];
+            // Stream messages show when they were published, not when
+            // flowscope read them (the detail pane has both).
+            let mut cells = vec![Cell::from(format::clock(ev.env.event_ns(), app.opts.tz))];
             if show_seq {
                 let seq = ev
                     .env

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::untrusted;
 use crate::analysis::flow::FlowView;
+use crate::analysis::lag::LagView;
 use crate::analysis::subjects::SubjectNode;
 use crate::format;
 use crate::tui::app::{App, SubjectSort};
@@ -130,13 +131,34 @@ fn header_label(name: &str, col: SubjectSort, app: &App) -> String {
 /// the servers' connections have been polled.
 pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let flow = app.snapshot.flow.clone();
-    if flow.polls == 0 || area.height < FLOW_MIN_HEIGHT {
+    let lag = app.snapshot.lag.clone();
+    let known = Consumers {
+        flow: &flow,
+        lag: &lag,
+    };
+    if (flow.polls == 0 && lag.polls == 0) || area.height < FLOW_MIN_HEIGHT {
         return render_tree(app, f, area, None);
     }
     let [tree, below] =
         Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area);
-    render_tree(app, f, tree, Some(&flow));
-    render_consumers(app, f, below, &flow);
+    render_tree(app, f, tree, Some(known));
+    render_consumers(app, f, below, known);
+}
+
+/// What is known about who consumes subjects: core NATS subscriptions
+/// (CONNZ polls) and JetStream streams with their consumers (lag polls).
+#[derive(Clone, Copy)]
+struct Consumers<'a> {
+    flow: &'a FlowView,
+    lag: &'a LagView,
+}
+
+impl Consumers<'_> {
+    /// Copies of each message: one per plain subscriber and queue group,
+    /// and one per stream that stores it.
+    fn deliveries(&self, subject: &str) -> usize {
+        self.flow.fan_out(subject).deliveries() + self.lag.captures(subject).len()
+    }
 }
 
 /// Below this height the consumers pane is left out.
@@ -144,20 +166,35 @@ const FLOW_MIN_HEIGHT: u16 = 16;
 
 /// Who subscribes to the selected subject: connection, pattern, queue
 /// group, messages delivered and pending bytes (flagged when growing).
-fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
+fn render_consumers(app: &App, f: &mut Frame, area: Rect, known: Consumers) {
     let theme = &app.opts.theme;
+    let flow = known.flow;
     let subject = app.subjects.selected.clone().unwrap_or_default();
     let subs = flow.subscribers(&subject);
     let fan = flow.fan_out(&subject);
+    let captures = known.lag.captures(&subject);
+    let readers: usize = captures.iter().map(|c| c.readers.len()).sum();
     let mut title = format!(" Who consumes {} · ", untrusted::plain(&subject));
-    title.push_str(&match fan.deliveries() {
-        0 => "no subscribers".to_owned(),
-        n => format!(
-            "each message delivered {n}× ({} plain, {} queue group{})",
+    let mut parts = Vec::new();
+    if fan.deliveries() > 0 {
+        parts.push(format!(
+            "{} ({} plain, {})",
+            format::plural(fan.deliveries() as u64, "core subscriber"),
             fan.plain,
-            fan.groups.len(),
-            if fan.groups.len() == 1 { "" } else { "s" }
-        ),
+            format::plural(fan.groups.len() as u64, "queue group")
+        ));
+    }
+    if !captures.is_empty() {
+        parts.push(format!(
+            "stored by {}, read by {}",
+            format::plural(captures.len() as u64, "stream"),
+            format::plural(readers as u64, "consumer")
+        ));
+    }
+    title.push_str(&match known.deliveries(&subject) {
+        0 if flow.polls == 0 => "no JetStream stream stores it".to_owned(),
+        0 => "no subscribers".to_owned(),
+        n => format!("each message delivered {n}×: {}", parts.join("; ")),
     });
     title.push(' ');
     let block = Block::default()
@@ -174,9 +211,33 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
             theme,
         ));
     }
-    if subs.is_empty() {
+    for c in &captures {
+        let st = &c.stream.state;
+        let mut spans = vec![Span::styled(
+            format!("{} ", format::pad(&format!("stream {}", st.name), 24)),
+            theme.text,
+        )];
+        spans.push(Span::styled(
+            format!("{} ", format::pad(&st.subject_filters.join(","), 20)),
+            theme.subject,
+        ));
+        let names: Vec<String> = c
+            .readers
+            .iter()
+            .map(|r| untrusted::plain(&r.state.name))
+            .collect();
+        spans.push(Span::styled(
+            match names.len() {
+                0 => "stored; no consumer reads it".to_owned(),
+                _ => format!("stored; read by {}", names.join(", ")),
+            },
+            theme.muted,
+        ));
+        lines.push(Line::from(spans));
+    }
+    if subs.is_empty() && flow.polls > 0 {
         lines.push(Line::styled(
-            "No connection subscribes to this subject (flowscope's own and inbox subscriptions are not shown).",
+            "No connection subscribes to this subject on core NATS (flowscope's own and inbox subscriptions are not shown).",
             theme.muted,
         ));
     }
@@ -220,13 +281,13 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, flow: &FlowView) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn render_tree(app: &mut App, f: &mut Frame, area: Rect, flow: Option<&FlowView>) {
+fn render_tree(app: &mut App, f: &mut Frame, area: Rect, known: Option<Consumers>) {
     let theme = app.opts.theme.clone();
     let root = &app.snapshot.subjects;
     let title = format!(
         " Subjects · {} events · {} ",
         format::count(root.events),
-        format::rate(root.msg_rate) + " msg/s"
+        app.rate_text(root.msg_rate, "msg/s")
     );
     let block = Block::default()
         .borders(Borders::ALL)
@@ -279,9 +340,8 @@ fn render_tree(app: &mut App, f: &mut Frame, area: Rect, flow: Option<&FlowView>
                 right(format::count(r.node.events)),
                 right(format::rate(r.node.msg_rate)),
             ];
-            if let Some(flow) = flow {
-                let fan = flow.fan_out(&r.node.path);
-                cells.push(right(match fan.deliveries() {
+            if let Some(known) = known {
+                cells.push(right(match known.deliveries(&r.node.path) {
                     0 => "-".to_owned(),
                     n => format!("{n}×"),
                 }));
@@ -316,7 +376,7 @@ fn render_tree(app: &mut App, f: &mut Frame, area: Rect, flow: Option<&FlowView>
         Constraint::Length(10),
         Constraint::Length(8),
     ];
-    if flow.is_some() {
+    if known.is_some() {
         header.push(right("Fan-out".into()));
         widths.push(Constraint::Length(7));
     }
