@@ -25,6 +25,17 @@ start_server() {
     exit 1
 }
 
+# The demo's order saga, as the demo follows it: recorded into each
+# sample's header, so a replay shows the sagas the way the session did.
+cat >"$work/order.toml" <<'TOML'
+[[sagas]]
+name         = "order"
+steps        = ["OrderCreated", "InventoryReserved", "PaymentProcessed", "OrderShipped"]
+failure      = ["PaymentFailed"]
+compensation = ["InventoryReleased", "OrderCancelled"]
+timeout      = "30s"
+TOML
+
 # sample NAME SECONDS OUTAGE_AT DEMO_ARGS...: OUTAGE_AT > 0 stops the server
 # that many seconds in and starts it again 3 s later (a disconnect).
 sample() {
@@ -32,7 +43,7 @@ sample() {
     shift 3
     rm -f "recordings/$name"
     start_server
-    "$fs" -s "$url" record -o "recordings/$name" --duration "${secs}s" 2>>"$work/record.log" &
+    "$fs" -s "$url" -c "$work/order.toml" record -o "recordings/$name" --duration "${secs}s" 2>>"$work/record.log" &
     local rec=$!
     sleep 0.5
     "$fs" -s "$url" demo --no-tui --duration "$((secs - 1))s" "$@" >>"$work/demo.log" 2>&1 &

@@ -143,9 +143,13 @@ pub async fn run_live(
     };
     let live = session::attach_with(resolved, opts).await?;
     let until = match (args.duration, args.count) {
-        (Some(d), Some(n)) => format!("for {} or {n} events", humantime::format_duration(d)),
+        (Some(d), Some(n)) => format!(
+            "for {} or {}",
+            humantime::format_duration(d),
+            crate::format::plural(n, "event")
+        ),
         (Some(d), None) => format!("for {}", humantime::format_duration(d)),
-        (None, Some(n)) => format!("until {n} events"),
+        (None, Some(n)) => format!("until {}", crate::format::plural(n, "event")),
         (None, None) => "until Ctrl-C".into(),
     };
     let server = display_servers(&resolved.servers);

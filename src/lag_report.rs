@@ -282,7 +282,8 @@ pub async fn run(conn: &ConnArgs, args: &LagArgs, analysis: &AnalysisConfig) -> 
     let tty = std::io::stdout().is_terminal();
     if !args.watch {
         say(&format!(
-            "sampling {window} polls {} apart to judge each consumer",
+            "sampling {} {} apart to judge each consumer",
+            format::plural(window as u64, "poll"),
             humantime::format_duration(args.lag_interval)
         ));
     }

@@ -5,6 +5,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -50,7 +51,21 @@ async fn run(cli: Cli) -> Result<u8> {
         theme,
         notices,
     };
-    let (analysis, _) = config::load(cli.config.as_deref())?;
+    // Recordings are read with the settings their session ran with,
+    // unless -c names a file.
+    let recording = match &cli.command {
+        Command::Replay(args) => Some(args.file.clone()),
+        Command::Analyze(args) if !args.live => args.targets.first().map(PathBuf::from),
+        _ => None,
+    };
+    let (analysis, _) = match &recording {
+        Some(path) => config::for_recording(
+            cli.config.as_deref(),
+            path,
+            flowscope::recording::recorded_analysis(path).as_ref(),
+        )?,
+        None => config::load(cli.config.as_deref())?,
+    };
     match &cli.command {
         Command::Watch(args) => {
             let resolved = connect::resolve(&cli.conn)?;

@@ -187,6 +187,9 @@ pub struct RecordingDefaults {
     pub dir: PathBuf,
     pub source: SourceInfo,
     pub redactor: Redactor,
+    /// The session's analysis settings, written into every recording's
+    /// header ([`crate::config::document`]).
+    pub analysis: Option<serde_json::Value>,
 }
 
 impl Default for RecordingDefaults {
@@ -195,6 +198,7 @@ impl Default for RecordingDefaults {
             dir: PathBuf::from("recordings"),
             source: SourceInfo::default(),
             redactor: Redactor::default(),
+            analysis: None,
         }
     }
 }
@@ -318,7 +322,8 @@ impl Live {
             return;
         }
         let now = wall_ns();
-        let header = Header::new(now, self.defaults.source.clone(), Vec::new());
+        let header = Header::new(now, self.defaults.source.clone(), Vec::new())
+            .with_analysis(self.defaults.analysis.clone());
         match Recorder::create(&path, header, self.defaults.redactor.clone()) {
             Ok(mut r) => {
                 tracing::info!(path = %path.display(), "recording started");

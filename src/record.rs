@@ -80,8 +80,8 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
         if tty {
             crate::output::progress(
                 &format!(
-                    "{} events, {}, {} ev/s, dropped {}",
-                    format::count(s.total_events),
+                    "{}, {}, {} ev/s, dropped {}",
+                    format::plural(s.total_events, "event"),
                     format::bytes(s.total_bytes),
                     format::rate(s.events_per_sec),
                     format::count(s.dropped_client + s.dropped_queue)
@@ -101,8 +101,8 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
     let dropped = status.dropped_client + status.dropped_queue;
     if dropped > 0 {
         say(&format!(
-            "{} messages were dropped before they could be recorded",
-            format::count(dropped)
+            "{} dropped before they could be recorded",
+            format::counted(dropped, "message was", "messages were")
         ));
     }
     Ok(0)

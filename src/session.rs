@@ -177,9 +177,11 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         &streams,
         view.source.include_internal,
     );
+    recording.analysis = Some(crate::config::document(analysis));
     let initial = match initial_recording {
         Some(path) => {
-            let header = Header::new(now_ns(), recording.source.clone(), Vec::new());
+            let header = Header::new(now_ns(), recording.source.clone(), Vec::new())
+                .with_analysis(recording.analysis.clone());
             Some(Recorder::create(&path, header, recording.redactor.clone()).map_err(UserError)?)
         }
         None => None,

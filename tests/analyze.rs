@@ -314,17 +314,14 @@ async fn without_definitions_the_sagas_are_inferred_and_their_happy_path_learned
         "{sim:?}"
     );
     assert_eq!(s["total"], sim.orders, "{sim:?} {s}");
-    // Without a definition a compensated order ends where paths end
-    // (OrderCancelled) and counts as completed; a failed one stopped at
-    // PaymentFailed, where compensated orders go on, and counts as stuck.
-    assert_eq!(
-        s["completed"],
-        sim.completed + sim.compensated,
-        "{sim:?} {s:#}"
-    );
-    assert_eq!(s["stuck"], sim.stuck + sim.failed, "{sim:?}");
-    assert_eq!(s["failed"], 0);
-    assert_eq!(s["compensated"], 0);
+    // Without a definition the failure (PaymentFailed) and its
+    // compensations (InventoryReleased, OrderCancelled) are learned too: a
+    // compensated order is compensated, one left at PaymentFailed failed,
+    // as with the definition.
+    assert_eq!(s["completed"], sim.completed, "{sim:?} {s:#}");
+    assert_eq!(s["compensated"], sim.compensated, "{sim:?}");
+    assert_eq!(s["failed"], sim.failed, "{sim:?}");
+    assert_eq!(s["stuck"], sim.stuck, "{sim:?}");
     assert_eq!(s["in_progress"], 0);
     let t = &s["types"][0];
     assert_eq!(t["name"], "inferred");
@@ -346,5 +343,92 @@ async fn without_definitions_the_sagas_are_inferred_and_their_happy_path_learned
             r#"steps = ["OrderCreated", "InventoryReserved", "PaymentProcessed", "OrderShipped"]"#
         ),
         "{learned}"
+    );
+    assert_eq!(learned["failure"], serde_json::json!(["PaymentFailed"]));
+    assert_eq!(
+        learned["compensation"],
+        serde_json::json!(["InventoryReleased", "OrderCancelled"])
+    );
+}
+
+/// A recording carries the session's saga definitions: analysing it (or
+/// replaying it) gives the picture the session had, unless -c says else.
+#[tokio::test]
+async fn a_recording_is_analysed_with_the_sagas_its_session_had() {
+    let server = support::server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("order.toml");
+    std::fs::write(&cfg, ORDER_SAGA).unwrap();
+    let file = dir.path().join("orders.jsonl");
+    let mut rec = support::spawn_flowscope(
+        &[
+            "record",
+            "-s",
+            &url,
+            "-c",
+            cfg.to_str().unwrap(),
+            "-o",
+            file.to_str().unwrap(),
+            "--duration",
+            "4s",
+        ],
+        "flowscope: recording",
+    );
+    let sim = support::simulate(
+        &url,
+        SimConfig {
+            seed: 23,
+            dup_rate: 0.0,
+            ooo_rate: 0.0,
+            gap_rate: 0.0,
+            fail_rate: 0.3,
+            stuck_rate: 0.1,
+            drift_after: None,
+            ..SimConfig::default()
+        },
+        1_000.0,
+        1500,
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let client = support::client(&url).await;
+    client.publish("clock.tick", "{}".into()).await.unwrap();
+    support::settle(&client).await;
+    assert!(rec.child.wait().unwrap().success(), "{}", rec.stderr());
+
+    let analyze = |extra: &[&str]| -> Value {
+        let out = assert_cmd::Command::cargo_bin("flowscope")
+            .unwrap()
+            .args(["analyze", file.to_str().unwrap(), "--format", "json"])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let r = analyze(&[]);
+    let s = &r["sagas"];
+    assert_eq!(
+        s["types"][0]["name"], "order",
+        "the recorded definition: {s}"
+    );
+    assert_eq!(s["compensated"], sim.compensated, "{sim:?} {s}");
+    assert_eq!(s["failed"], sim.failed, "{sim:?}");
+    assert_eq!(s["completed"], sim.completed, "{sim:?}");
+
+    // -c overrides what the recording says.
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, "[saga_inference]\nenabled = false\n").unwrap();
+    let r = analyze(&["-c", other.to_str().unwrap()]);
+    assert!(
+        r.get("sagas").is_none(),
+        "no sagas with -c other.toml: {}",
+        r["sagas"]
     );
 }

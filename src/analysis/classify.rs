@@ -265,11 +265,7 @@ pub struct Verdict {
 }
 
 fn fields_word(n: usize) -> String {
-    if n == 1 {
-        "1 field".into()
-    } else {
-        format!("{n} fields")
-    }
+    crate::format::plural(n as u64, "field")
 }
 
 fn last_segment(path: &str) -> &str {

@@ -151,8 +151,10 @@ impl Detect {
                         kind: AnomalyKind::LostDelivery,
                         related: None,
                         text: format!(
-                            "consumer {} skipped {lost} deliveries (consumer sequence {last} → {})",
-                            js.consumer, js.consumer_seq
+                            "consumer {} skipped {} (consumer sequence {last} → {})",
+                            js.consumer,
+                            crate::format::counted(lost, "delivery", "deliveries"),
+                            js.consumer_seq
                         ),
                     });
                 }

@@ -150,19 +150,24 @@ pub async fn drive<S: Sink>(
 
 /// One line describing a report.
 pub fn summary(r: &SimReport) -> String {
+    use crate::format::{count, counted, plural};
     format!(
-        "published {} events for {} orders (and {} side events): {} completed, {} compensated, {} failed, {} stuck; \
-         injected {} duplicates, {} out-of-order, {} skipped sequence numbers",
-        r.events,
-        r.orders,
-        r.side_events,
-        r.completed,
-        r.compensated,
-        r.failed,
-        r.stuck,
-        r.duplicates,
-        r.out_of_order,
-        r.gaps
+        "published {} for {} (and {}): {} completed, {} compensated, {} failed, {} stuck; \
+         injected {}, {} out-of-order, {}",
+        plural(r.events, "event"),
+        plural(r.orders, "order"),
+        plural(r.side_events, "side event"),
+        count(r.completed),
+        count(r.compensated),
+        count(r.failed),
+        count(r.stuck),
+        plural(r.duplicates, "duplicate"),
+        count(r.out_of_order),
+        counted(
+            r.gaps,
+            "skipped sequence number",
+            "skipped sequence numbers"
+        )
     )
 }
 
@@ -286,7 +291,18 @@ async fn run_in_process(
         analysis: analysis.clone(),
         ..EngineConfig::default()
     });
-    let pipeline = Pipeline::start(engine, args.view.source.queue_capacity);
+    let pipeline = Pipeline::start_with(
+        engine,
+        args.view.source.queue_capacity,
+        crate::pipeline::RecordingDefaults {
+            source: crate::recording::SourceInfo {
+                kind: "demo".into(),
+                ..Default::default()
+            },
+            analysis: Some(crate::config::document(analysis)),
+            ..Default::default()
+        },
+    );
     pipeline.send(Control::Link(LinkEvent::Offline, now_ns()));
     pipeline.send(Control::Notice(Some(notice)));
     let cancel = CancellationToken::new();

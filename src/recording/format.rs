@@ -42,6 +42,11 @@ pub struct Header {
     /// JSON Pointers and `header:NAME`s whose values were replaced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redacted: Vec<String>,
+    /// The analysis settings the session ran with (field chains, sagas,
+    /// …), in flowscope.toml's shape: a replay uses them unless `-c`
+    /// names another file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<serde_json::Value>,
 }
 
 impl Header {
@@ -54,7 +59,14 @@ impl Header {
             started_ns,
             source,
             redacted,
+            analysis: None,
         }
+    }
+
+    /// The header with the session's analysis settings.
+    pub fn with_analysis(mut self, analysis: Option<serde_json::Value>) -> Self {
+        self.analysis = analysis;
+        self
     }
 }
 

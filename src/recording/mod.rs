@@ -22,6 +22,13 @@ const READ_AHEAD_BATCH: usize = 1024;
 /// Batches waiting to be taken.
 const READ_AHEAD_BATCHES: usize = 16;
 
+/// The analysis settings recorded in the header of the recording at
+/// `path` (none when it has none or cannot be read: reading it later says
+/// why).
+pub fn recorded_analysis(path: &Path) -> Option<serde_json::Value> {
+    Reader::open(path).ok()?.header()?.analysis.clone()
+}
+
 /// A reader on its own thread: parsing runs in parallel with whatever
 /// consumes the records (the engine). Each record comes with the reader's
 /// position after it.

@@ -138,8 +138,8 @@ pub struct Sagas {
 pub struct SagaType {
     pub name: String,
     pub counts: BTreeMap<&'static str, u64>,
-    /// From each step to the next (`"A → B"`), in ms.
-    pub step_durations_ms: BTreeMap<String, Percentiles>,
+    /// From each step to the next (`"A → B"`), in ms, in step order.
+    pub step_durations_ms: indexmap::IndexMap<String, Percentiles>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_to_end_ms: Option<Percentiles>,
     /// No `[[sagas]]` defined: instances grouped by correlation value.
@@ -154,6 +154,11 @@ pub struct SagaType {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LearnedPath {
     pub path: Vec<String>,
+    /// Learned failure types and their compensations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failure: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compensation: Vec<String>,
     /// Quiet instances that took it, of `finished`.
     pub instances: u64,
     pub finished: u64,
@@ -218,6 +223,8 @@ fn sagas(engine: &Engine) -> Option<Sagas> {
             learned: book.learned().map(|l| LearnedPath {
                 toml: l.toml(),
                 path: l.path,
+                failure: l.failure,
+                compensation: l.compensation,
                 instances: l.instances,
                 finished: l.finished,
             }),

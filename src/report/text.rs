@@ -61,8 +61,8 @@ pub fn render_text(r: &Report) -> String {
     line(
         &mut out,
         format!(
-            "{} events, {}{span}; dropped {}",
-            count(r.events),
+            "{}, {}{span}; dropped {}",
+            plural(r.events, "event"),
             bytes(r.bytes),
             count(r.dropped)
         ),

@@ -479,7 +479,8 @@ async fn direct(
         status.state = None;
         if skipped > 0 {
             status.warning = Some(format!(
-                "work queue stream: read by get-by-sequence; {skipped} messages were removed by workers before flowscope read them"
+                "work queue stream: read by get-by-sequence; {} removed by workers before flowscope read them",
+                crate::format::counted(skipped, "message was", "messages were")
             ));
         }
         if control.send(Control::Reader(status.clone())).is_err() {

@@ -3,17 +3,24 @@
 //! timeout it is *quiet*, and its path (its types in the order they first
 //! appeared) is counted. The most frequent path is the learned happy path.
 //!
-//! States of an inferred instance: `in_progress` until it is quiet; then
-//! `completed` when its path ends with a type that usually ends a path (in
-//! most quiet paths that hold it, it is last: `OrderShipped`, and also
-//! `OrderCancelled` of a compensated order), `stuck` when it stopped where
-//! instances usually go on. An instance whose path leaves the happy path is
-//! marked at the first event that does.
+//! Failure types and their compensations are learned too ([`Branches`]).
+//!
+//! States of an inferred instance:
+//! - `failed` once it has a failure type, `compensated` once it also had
+//!   that failure's last compensation (`OrderCancelled`);
+//! - otherwise `in progress` until it is quiet; then `completed` when it had
+//!   every type of the happy path, or its path ends with a type that
+//!   usually ends a path (in most quiet paths that hold it, it is last),
+//!   and `stuck` when it stopped where instances usually go on.
+//!
+//! An instance whose path leaves the happy path other than by a learned
+//! failure and its compensations is marked at the first event that does.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
+use super::branches::Branches;
 use super::{SagaEvent, SagaState};
 
 /// Distinct paths counted; instances taking a path beyond these are only
@@ -54,18 +61,33 @@ pub struct Learned {
     pub instances: u64,
     /// Quiet instances in all.
     pub finished: u64,
+    /// Learned failure types, most frequent first.
+    pub failure: Vec<String>,
+    /// Their compensations, in the order they usually come.
+    pub compensation: Vec<String>,
 }
 
 impl Learned {
     /// A `[[sagas]]` definition to paste into flowscope.toml.
     pub fn toml(&self) -> String {
-        let steps = self
-            .path
-            .iter()
-            .map(|t| format!("{t:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("[[sagas]]\nname = \"learned\"\nsteps = [{steps}]")
+        let list = |types: &[String]| {
+            types
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = format!(
+            "[[sagas]]\nname = \"learned\"\nsteps = [{}]",
+            list(&self.path)
+        );
+        if !self.failure.is_empty() {
+            out.push_str(&format!("\nfailure = [{}]", list(&self.failure)));
+        }
+        if !self.compensation.is_empty() {
+            out.push_str(&format!("\ncompensation = [{}]", list(&self.compensation)));
+        }
+        out
     }
 }
 
@@ -82,6 +104,8 @@ pub struct Learner {
     /// after which they are, key). An instance that moved since it was
     /// queued goes back in with its new deadline.
     pub(super) idle: BinaryHeap<Reverse<(i64, (usize, String))>>,
+    /// Failure and compensation types, against the happy path.
+    branches: Branches,
 }
 
 impl Learner {
@@ -97,6 +121,7 @@ impl Learner {
             None if self.paths.len() < MAX_PATHS => path,
             None => return path,
         };
+        let before = self.happy.as_ref().map(|(p, _)| p.clone());
         let n = self.paths.entry(key.clone()).or_default();
         *n += 1;
         let n = *n;
@@ -107,7 +132,27 @@ impl Learner {
         {
             *best = n;
         }
+        self.count_branches(&key, before, true);
         key
+    }
+
+    /// Keeps the failure and compensation counts in step with a path just
+    /// counted or taken back; a new happy path counts them all anew.
+    fn count_branches(&mut self, path: &Path, happy_before: Option<Path>, add: bool) {
+        let Some((happy, _)) = &self.happy else {
+            self.branches = Branches::default();
+            return;
+        };
+        if happy_before.as_ref() == Some(happy) {
+            self.branches.count(path, happy, 1, add);
+        } else {
+            self.branches.rebuild(&self.paths, happy);
+        }
+    }
+
+    /// The learned failure and compensation types.
+    pub fn branches(&self) -> &Branches {
+        &self.branches
     }
 
     /// Counts (or takes back) where each type of a path is: last or not.
@@ -141,12 +186,17 @@ impl Learner {
     pub fn unlearn(&mut self, path: &Path) {
         self.finished = self.finished.saturating_sub(1);
         self.place(path, false);
-        if let Some(n) = self.paths.get_mut(path) {
-            *n -= 1;
-            if *n == 0 {
-                self.paths.remove(path);
+        let before = self.happy.as_ref().map(|(p, _)| p.clone());
+        let counted = match self.paths.get_mut(path) {
+            Some(n) => {
+                *n -= 1;
+                if *n == 0 {
+                    self.paths.remove(path);
+                }
+                true
             }
-        }
+            None => false,
+        };
         if self.happy.as_ref().is_some_and(|(h, _)| h == path) {
             // Most instances first; equal counts: the longer, then by name.
             self.happy = self
@@ -159,6 +209,9 @@ impl Learner {
                 })
                 .map(|(p, n)| (p.clone(), *n));
         }
+        if counted {
+            self.count_branches(path, before, false);
+        }
     }
 
     pub fn happy(&self) -> Option<&[Box<str>]> {
@@ -166,22 +219,65 @@ impl Learner {
     }
 
     pub fn learned(&self) -> Option<Learned> {
+        let failures = self.branches.failures();
+        let mut compensation: Vec<String> = Vec::new();
+        for c in failures.iter().flat_map(|(_, c)| c) {
+            if !compensation.contains(c) {
+                compensation.push(c.clone());
+            }
+        }
         self.happy.as_ref().map(|(p, n)| Learned {
             path: p.iter().map(|t| t.to_string()).collect(),
             instances: *n,
             finished: self.finished,
+            failure: failures.into_iter().map(|(f, _)| f).collect(),
+            compensation,
         })
     }
 
     /// The state of an inferred instance with these events, quiet or not.
     pub fn state(&self, events: &[SagaEvent], quiet: bool) -> SagaState {
+        let path = path_of(events);
+        let last = path.last();
+        if let Some(failure) = path.iter().find(|t| self.branches.is_failure(t)) {
+            // As with a definition: compensated once its last
+            // compensation was seen, in whatever order they came.
+            let compensated = self
+                .branches
+                .last_compensation(failure)
+                .is_some_and(|c| path.iter().any(|t| **t == *c));
+            return if compensated {
+                SagaState::Compensated
+            } else {
+                SagaState::Failed
+            };
+        }
+        // Every step of the happy path done: completed, as a defined saga
+        // is at its last step, and never stuck.
+        let every_step = self
+            .happy()
+            .is_some_and(|h| h.iter().all(|t| path.contains(t)));
+        if every_step {
+            return SagaState::Completed;
+        }
         if !quiet {
             return SagaState::InProgress;
         }
-        match path_of(events).last() {
-            Some(last) if self.usually_ends(last) => SagaState::Completed,
+        match last {
+            Some(l) if self.usually_ends(l) => SagaState::Completed,
             _ => SagaState::Stuck,
         }
+    }
+
+    /// Where an instance's path leaves the happy path other than by a
+    /// learned failure and its compensations: the position in `path`.
+    pub fn off_path_at(&self, path: &[Box<str>]) -> Option<usize> {
+        let happy = self.happy()?;
+        let at = leaves_at(path, happy)?;
+        let t = &path[at];
+        let branch = self.branches.is_failure(t) || self.branches.compensates(t);
+        // A step of the happy path in another order is off the path.
+        (!branch || happy.contains(t)).then_some(at)
     }
 }
 

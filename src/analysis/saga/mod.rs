@@ -15,6 +15,7 @@
 //! value form an instance, and the most frequent path of types among the
 //! instances that went quiet is learned as the happy path ([`infer`]).
 
+mod branches;
 mod infer;
 mod view;
 
@@ -824,6 +825,91 @@ mod tests {
         let view = b.view(100);
         let swap = view.rows.iter().find(|r| r.id == "swap").unwrap();
         assert_eq!((swap.steps_done, swap.off_path), (2, Some(0)));
+    }
+
+    #[test]
+    fn inference_learns_failures_and_compensations() {
+        let mut b = SagaBook::inferring(Duration::from_secs(10));
+        let happy = [
+            "OrderCreated",
+            "InventoryReserved",
+            "PaymentProcessed",
+            "OrderShipped",
+        ];
+        let comp = [
+            "OrderCreated",
+            "InventoryReserved",
+            "PaymentFailed",
+            "InventoryReleased",
+            "OrderCancelled",
+        ];
+        let mut events: Vec<(i64, &str, String)> = Vec::new();
+        for n in 0..6 {
+            for (k, ty) in happy.iter().enumerate() {
+                events.push((n + k as i64, ty, format!("ok{n}")));
+            }
+        }
+        for n in 0..3 {
+            for (k, ty) in comp.iter().enumerate() {
+                events.push((n + k as i64, ty, format!("comp{n}")));
+            }
+        }
+        for (k, ty) in comp[..3].iter().enumerate() {
+            events.push((k as i64, ty, "fail".into()));
+        }
+        // Every step, the last two swapped: done, not stuck.
+        for (k, ty) in [
+            "OrderCreated",
+            "InventoryReserved",
+            "OrderShipped",
+            "PaymentProcessed",
+        ]
+        .iter()
+        .enumerate()
+        {
+            events.push((k as i64, ty, "swapped".into()));
+        }
+        events.push((40, "OrderCreated", "clock".into()));
+        let evs: Vec<(i64, &str, &str)> = events
+            .iter()
+            .map(|(t, ty, id)| (*t, *ty, id.as_str()))
+            .collect();
+        feed(&mut b, &evs);
+        assert_eq!(state_of(&b, "ok0"), SagaState::Completed);
+        assert_eq!(state_of(&b, "comp0"), SagaState::Compensated);
+        assert_eq!(state_of(&b, "fail"), SagaState::Failed);
+        assert_eq!(
+            state_of(&b, "swapped"),
+            SagaState::Completed,
+            "every step done is never stuck"
+        );
+        let learned = b.learned().unwrap();
+        assert_eq!(learned.failure, ["PaymentFailed"]);
+        assert_eq!(
+            learned.compensation,
+            ["InventoryReleased", "OrderCancelled"]
+        );
+        assert!(learned.toml().contains(r#"failure = ["PaymentFailed"]"#));
+        let view = b.view(100);
+        let row = |id: &str| view.rows.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(
+            row("comp0").off_path,
+            None,
+            "a compensation is not out of place"
+        );
+        assert_eq!(row("comp0").marks, 0);
+        assert_eq!(
+            (row("swapped").steps_done, row("swapped").steps_total),
+            (4, 4)
+        );
+        let lanes = &view.types[0].lanes;
+        assert!(lanes.contains(&("PaymentFailed".into(), LaneKind::Failure)));
+        assert!(lanes.contains(&("OrderCancelled".into(), LaneKind::Compensation)));
+        assert_eq!(
+            view.types[0].counts,
+            [7, 3, 1, 1, 0],
+            "the clock instance is in progress"
+        );
     }
 
     #[test]

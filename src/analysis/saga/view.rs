@@ -74,17 +74,31 @@ pub struct SagaView {
     pub clock_ns: i64,
 }
 
-/// The event where `events` first leaves `happy`.
-fn off_path(events: &[SagaEvent], happy: &[Box<str>]) -> Option<usize> {
+/// The event where `events` first leaves the learned happy path (other
+/// than by a learned failure and its compensations).
+fn off_path(events: &[SagaEvent], learner: &infer::Learner) -> Option<usize> {
     let path = infer::path_of(events);
-    let at = infer::leaves_at(&path, happy)?;
+    let at = learner.off_path_at(&path)?;
     events.iter().position(|e| *e.event_type == *path[at])
 }
 
 impl SagaBook {
     fn lanes(&self, saga: usize) -> Vec<(String, LaneKind)> {
-        if let Some(h) = self.happy_path() {
-            return h.iter().map(|t| (t.to_string(), LaneKind::Step)).collect();
+        if let (Some(h), Some(l)) = (self.happy_path(), &self.infer) {
+            let mut lanes: Vec<(String, LaneKind)> =
+                h.iter().map(|t| (t.to_string(), LaneKind::Step)).collect();
+            let failures = l.branches().failures();
+            for (f, _) in &failures {
+                lanes.push((f.clone(), LaneKind::Failure));
+            }
+            for (_, comps) in failures {
+                for c in comps {
+                    if !lanes.iter().any(|(n, _)| *n == c) {
+                        lanes.push((c, LaneKind::Compensation));
+                    }
+                }
+            }
+            return lanes;
         }
         let d = &self.defs[saga];
         let lane = |names: &[String], kind| {
@@ -103,7 +117,7 @@ impl SagaBook {
 
     fn row(&self, state: SagaState, i: &Instance) -> SagaRow {
         let happy = self.happy_path();
-        let off = happy.and_then(|h| off_path(&i.events, h));
+        let off = self.infer.as_ref().and_then(|l| off_path(&i.events, l));
         let (steps_done, steps_total) = match happy {
             // The happy path's types it had, in whatever order.
             Some(h) => {

@@ -108,15 +108,35 @@ impl Cells {
     }
 }
 
+/// What an event's type is to its saga: its role in a definition, or for
+/// an inferred saga the kind of the lane its type has (failures and
+/// compensations are learned after the event was seen).
+fn kind_of(e: &SagaEvent, lanes: &[(String, LaneKind)]) -> LaneKind {
+    match e.role {
+        Role::Failure => LaneKind::Failure,
+        Role::Compensation(_) => LaneKind::Compensation,
+        Role::Step(_) => LaneKind::Step,
+        Role::Seen => lanes
+            .iter()
+            .find(|(n, _)| **n == *e.event_type)
+            .map_or(LaneKind::Step, |(_, k)| *k),
+    }
+}
+
 /// The glyph and style of an event's point.
-fn point(e: &SagaEvent, off_path: bool, theme: &Theme) -> (char, Style) {
+fn point(
+    e: &SagaEvent,
+    off_path: bool,
+    lanes: &[(String, LaneKind)],
+    theme: &Theme,
+) -> (char, Style) {
     if !e.marks.is_empty() || off_path {
         return ('▲', theme.flag);
     }
-    match e.role {
-        Role::Failure => ('✗', theme.error),
-        Role::Compensation(_) => ('◆', theme.compensation),
-        Role::Step(_) | Role::Seen => ('●', theme.ok),
+    match kind_of(e, lanes) {
+        LaneKind::Failure => ('✗', theme.error),
+        LaneKind::Compensation => ('◆', theme.compensation),
+        LaneKind::Step | LaneKind::Other => ('●', theme.ok),
     }
 }
 
@@ -133,7 +153,10 @@ fn lane_style(kind: LaneKind, theme: &Theme) -> Style {
 /// compensations when it failed or has them; then any other types it has.
 fn lanes_of(row: &SagaRow, declared: &[(String, LaneKind)]) -> Vec<(String, LaneKind)> {
     let has = |name: &str| row.events.iter().any(|e| &*e.event_type == name);
-    let failed = row.events.iter().any(|e| e.role == Role::Failure);
+    let failed = row
+        .events
+        .iter()
+        .any(|e| kind_of(e, declared) == LaneKind::Failure);
     let mut lanes: Vec<(String, LaneKind)> = declared
         .iter()
         .filter(|(name, kind)| match kind {
@@ -271,7 +294,7 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
         .collect();
     for (k, e) in row.events.iter().enumerate() {
         let Some(lane) = lane_of(e) else { continue };
-        let (glyph, style) = point(e, row.off_path == Some(k), &theme);
+        let (glyph, style) = point(e, row.off_path == Some(k), &declared, &theme);
         if let Some(prev) = k.checked_sub(1).and_then(|p| row.events.get(p)) {
             let (a, z) = (axis.clamped(prev.t), axis.clamped(e.t));
             let visible = prev.t < left + window && e.t > left;
@@ -407,7 +430,11 @@ pub fn render_waterfall(app: &mut App, f: &mut Frame, area: Rect) {
             cells.fill(z + 1, axis.clamped(to) + 1, '┄', wait);
         }
         for (k, e) in r.events.iter().enumerate() {
-            let (glyph, style) = point(e, r.off_path == Some(k), &theme);
+            let lanes = view
+                .types
+                .get(r.type_index)
+                .map_or(&[][..], |t| &t.lanes[..]);
+            let (glyph, style) = point(e, r.off_path == Some(k), lanes, &theme);
             if glyph != '●' {
                 cells.set(axis.clamped(e.t), glyph, style);
             }

@@ -285,8 +285,8 @@ fn render_tree(app: &mut App, f: &mut Frame, area: Rect, known: Option<Consumers
     let theme = app.opts.theme.clone();
     let root = &app.snapshot.subjects;
     let title = format!(
-        " Subjects · {} events · {} ",
-        format::count(root.events),
+        " Subjects · {} · {} ",
+        format::plural(root.events, "event"),
         app.rate_text(root.msg_rate, "msg/s")
     );
     let block = Block::default()

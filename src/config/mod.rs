@@ -5,6 +5,13 @@
 //! `<config dir>/flowscope/flowscope.toml`; without a file the defaults
 //! apply. Unknown keys and bad values are errors naming the file, the line
 //! and the key.
+//!
+//! [`export`] writes the effective settings in the same shape, for a
+//! recording's header, and reads them back on replay.
+
+mod export;
+
+pub use export::{document, from_document};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -198,11 +205,18 @@ fn apply(fields: &mut FieldSet, section: FieldsSection) {
 pub enum Origin {
     Defaults,
     File(PathBuf),
+    /// The settings recorded in a recording's header.
+    Recording(PathBuf),
 }
 
 /// Parses config text; `origin` names the file in errors.
 pub fn parse(text: &str, origin: &str) -> Result<AnalysisConfig, UserError> {
     let file: ConfigFile = toml::from_str(text).map_err(|e| located(text, origin, &e))?;
+    build(file, origin)
+}
+
+/// The settings a config file (or a recording's copy of one) describes.
+fn build(file: ConfigFile, origin: &str) -> Result<AnalysisConfig, UserError> {
     let mut cfg = AnalysisConfig::default();
     apply(&mut cfg.fields, file.fields);
     // Overrides start from the configured global chains, not the defaults.
@@ -352,6 +366,24 @@ pub fn default_path() -> Option<PathBuf> {
     dirs::config_dir()
         .map(|d| d.join("flowscope").join("flowscope.toml"))
         .filter(|p| p.is_file())
+}
+
+/// The settings for reading a recording: `-c FILE` when given, else the
+/// ones the recording's session ran with (its header), else the default
+/// places. A recording replays with the saga picture its session had.
+pub fn for_recording(
+    explicit: Option<&Path>,
+    recording: &Path,
+    recorded: Option<&serde_json::Value>,
+) -> Result<(AnalysisConfig, Origin), UserError> {
+    match (explicit, recorded) {
+        (None, Some(doc)) => {
+            let origin = format!("the header of {}", recording.display());
+            let cfg = from_document(doc, &origin)?;
+            Ok((cfg, Origin::Recording(recording.to_path_buf())))
+        }
+        _ => load(explicit),
+    }
 }
 
 /// Loads the config from `explicit`, or the default places.
