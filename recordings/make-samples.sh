@@ -14,8 +14,10 @@ work=$(mktemp -d)
 server_pid=
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
+# start_server STORE: each sample has a JetStream store of its own, so its
+# stream and consumers start empty (a restart mid-sample keeps them).
 start_server() {
-    nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/js" >>"$work/server.log" 2>&1 &
+    nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/js-$1" >>"$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 50); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
@@ -42,7 +44,7 @@ sample() {
     local name=$1 secs=$2 outage=$3
     shift 3
     rm -f "recordings/$name"
-    start_server
+    start_server "$name"
     "$fs" -s "$url" -c "$work/order.toml" record -o "recordings/$name" --duration "${secs}s" 2>>"$work/record.log" &
     local rec=$!
     sleep 0.5
@@ -52,7 +54,7 @@ sample() {
         sleep "$outage"
         kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
         sleep 3
-        start_server
+        start_server "$name"
     fi
     wait "$demo" || true
     wait "$rec"

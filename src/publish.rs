@@ -31,7 +31,7 @@ enum Pace {
 /// Reads `--from`/`--to`: an offset from the recording's start (`30s`), an
 /// RFC 3339 time or a local clock time (see [`goto::time_point`]).
 fn parse_point(spec: &str, start_ns: i64) -> Result<i64, UserError> {
-    goto::time_point(spec, start_ns, TimeZone::Local).ok_or_else(|| {
+    goto::time_point(spec, start_ns, None, TimeZone::Local).ok_or_else(|| {
         UserError(format!(
             "'{spec}' is neither an offset (30s, 5m), a clock time (14:03:05) nor an RFC 3339 time"
         ))

@@ -225,6 +225,33 @@ async fn the_demo_flow_shows_its_schema_drift_and_event_kinds() {
 /// failing, 10% of orders stopping mid-way) and, a second later, one more
 /// event that moves the event clock past every order's timeout (700 ms in
 /// these tests): the exit status, the report and what the simulation did.
+/// Orders without delivery faults for 1.5 s at 1,000 events/s, `fail_rate`
+/// of payments failing and 10% stopping; then, a second later, one more
+/// event moves the clock so that stalled orders are judged.
+async fn run_orders(url: &str, seed: u64, fail_rate: f64) -> SimReport {
+    let sim = support::simulate(
+        url,
+        SimConfig {
+            seed,
+            dup_rate: 0.0,
+            ooo_rate: 0.0,
+            gap_rate: 0.0,
+            fail_rate,
+            stuck_rate: 0.1,
+            drift_after: None,
+            ..SimConfig::default()
+        },
+        1_000.0,
+        1500,
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let client = support::client(url).await;
+    client.publish("clock.tick", "{}".into()).await.unwrap();
+    support::settle(&client).await;
+    sim
+}
+
 async fn analyze_orders(config: &str, args: &[&str], seed: u64) -> (i32, Value, SimReport) {
     let server = support::server();
     let url = server.url();
@@ -243,26 +270,7 @@ async fn analyze_orders(config: &str, args: &[&str], seed: u64) -> (i32, Value, 
     .chain(args.iter().copied())
     .collect();
     let (analyze, _) = start_analyze(&url, &all);
-    let sim = support::simulate(
-        &url,
-        SimConfig {
-            seed,
-            dup_rate: 0.0,
-            ooo_rate: 0.0,
-            gap_rate: 0.0,
-            fail_rate: 0.2,
-            stuck_rate: 0.1,
-            drift_after: None,
-            ..SimConfig::default()
-        },
-        1_000.0,
-        1500,
-    )
-    .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    let client = support::client(&url).await;
-    client.publish("clock.tick", "{}".into()).await.unwrap();
-    support::settle(&client).await;
+    let sim = run_orders(&url, seed, 0.2).await;
     let (code, report) = tokio::task::spawn_blocking(move || finish(analyze))
         .await
         .unwrap();
@@ -375,26 +383,7 @@ async fn a_recording_is_analysed_with_the_sagas_its_session_had() {
         ],
         "flowscope: recording",
     );
-    let sim = support::simulate(
-        &url,
-        SimConfig {
-            seed: 23,
-            dup_rate: 0.0,
-            ooo_rate: 0.0,
-            gap_rate: 0.0,
-            fail_rate: 0.3,
-            stuck_rate: 0.1,
-            drift_after: None,
-            ..SimConfig::default()
-        },
-        1_000.0,
-        1500,
-    )
-    .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    let client = support::client(&url).await;
-    client.publish("clock.tick", "{}".into()).await.unwrap();
-    support::settle(&client).await;
+    let sim = run_orders(&url, 23, 0.3).await;
     assert!(rec.child.wait().unwrap().success(), "{}", rec.stderr());
 
     let analyze = |extra: &[&str]| -> Value {

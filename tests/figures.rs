@@ -78,7 +78,7 @@ fn rates_are_measured_over_the_time_observed() {
 }
 
 #[test]
-fn a_paused_replay_says_paused_and_offline() {
+fn a_paused_replay_says_paused_and_not_connecting() {
     let replay = Replay::start(
         std::path::Path::new(HEALTHY),
         session_config(),
@@ -93,7 +93,10 @@ fn a_paused_replay_says_paused_and_offline() {
     });
     let mut app = App::new(snap, support::screen::ui());
     let s = screen(&mut app, 140, 30);
-    assert!(s.contains("│ paused │"), "no rate while paused: {s}");
+    assert!(
+        s.contains("○ replay │ paused │"),
+        "no rate while paused: {s}"
+    );
     assert!(!s.contains("connecting"), "{s}");
     assert!(!s.contains("Waiting for events"), "{s}");
     assert!(

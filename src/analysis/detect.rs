@@ -94,14 +94,7 @@ pub struct Detect {
     pub items: ReportItems,
 }
 
-fn ms(ns: i64) -> String {
-    let ms = ns as f64 / 1e6;
-    if ms.abs() >= 1000.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else {
-        format!("{ms:.0} ms")
-    }
-}
+use crate::format::duration as ms;
 
 impl Detect {
     /// Roughly the bytes a copy of the per-key and per-id state takes (the

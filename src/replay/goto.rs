@@ -7,8 +7,9 @@ use crate::format::TimeZone;
 
 /// A point in recorded time: an offset from the start (`90s`, `1m30s`), an
 /// RFC 3339 time, or a clock time (`14:03:05`, `14:03:05.250`) on the
-/// recording's first day (the next day when that is before the start).
-pub fn time_point(spec: &str, start_ns: i64, tz: TimeZone) -> Option<i64> {
+/// recording's first day (the next day when that is before the start and
+/// the recording, ending at `end_ns` when known, reaches it).
+pub fn time_point(spec: &str, start_ns: i64, end_ns: Option<i64>, tz: TimeZone) -> Option<i64> {
     let spec = spec.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(spec) {
         return t.timestamp_nanos_opt();
@@ -36,10 +37,18 @@ pub fn time_point(spec: &str, start_ns: i64, tz: TimeZone) -> Option<i64> {
         }
     };
     let t = on_day(0)?;
-    if t < start_ns { on_day(1) } else { Some(t) }
+    if t >= start_ns {
+        return Some(t);
+    }
+    // Before the start: the next day, if the recording gets there.
+    match on_day(1) {
+        Some(next) if end_ns.is_none_or(|end| next <= end) => Some(next),
+        _ => Some(t),
+    }
 }
 
-/// Parses a go-to: `#N` or `N` (after N events), `N%` of the recording,
+/// Parses a go-to: `#N` or `N` (the event numbered N, as the views number
+/// them from #0: N + 1 events played), `N%` of the recording,
 /// `+D`/`-D` relative to now, or any [`time_point`]. A target outside the
 /// recording (as far as its length is known) is refused with where the
 /// recording starts and ends.
@@ -85,7 +94,7 @@ fn target(spec: &str, status: &ReplayStatus, tz: TimeZone) -> Result<Target, Str
         return Err(format!("nothing to go to; {hint}"));
     }
     if let Ok(n) = s.trim_start_matches('#').replace(',', "").parse::<u64>() {
-        return Ok(Target::Events(n));
+        return Ok(Target::Events(n.saturating_add(1)));
     }
     if let Some(p) = s.strip_suffix('%') {
         let p: f64 = p
@@ -117,7 +126,7 @@ fn target(spec: &str, status: &ReplayStatus, tz: TimeZone) -> Result<Target, Str
                 .max(status.start_ns),
         ));
     }
-    time_point(s, status.start_ns, tz)
+    time_point(s, status.start_ns, status.end_ns, tz)
         .map(Target::Time)
         .ok_or_else(|| format!("'{s}': {hint}"))
 }
@@ -141,8 +150,13 @@ mod tests {
     fn events_offsets_times_and_percentages() {
         let s = status();
         let utc = TimeZone::Utc;
-        assert_eq!(parse("#1200", &s, utc), Ok(Target::Events(1200)));
-        assert_eq!(parse("1,200", &s, utc), Ok(Target::Events(1200)));
+        assert_eq!(
+            parse("#1200", &s, utc),
+            Ok(Target::Events(1201)),
+            "event #1200 is the newest shown"
+        );
+        assert_eq!(parse("1,200", &s, utc), Ok(Target::Events(1201)));
+        assert_eq!(parse("#0", &s, utc), Ok(Target::Events(1)));
         assert_eq!(
             parse("90s", &s, utc),
             Ok(Target::Time(START + 90_000_000_000))
@@ -175,9 +189,21 @@ mod tests {
     }
 
     #[test]
-    fn a_clock_time_before_the_start_is_the_next_day() {
-        let t = time_point("08:00", START, TimeZone::Utc).unwrap();
+    fn a_clock_time_before_the_start_is_the_next_day_when_the_recording_gets_there() {
+        let t = time_point("08:00", START, None, TimeZone::Utc).unwrap();
         assert_eq!(t, START + 23 * 3_600_000_000_000);
+        let short = Some(START + 200_000_000_000);
+        let t = time_point("08:00", START, short, TimeZone::Utc).unwrap();
+        assert_eq!(
+            t,
+            START - 3_600_000_000_000,
+            "the same day: before the start"
+        );
+        let e = parse("08:00", &status(), TimeZone::Utc).unwrap_err();
+        assert!(
+            e.contains("before the recording starts (09:00:00.000)"),
+            "{e}"
+        );
     }
 
     #[test]

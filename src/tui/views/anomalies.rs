@@ -53,7 +53,7 @@ fn summary(app: &App, f: &mut Frame, area: Rect, show_all: bool) {
     let a = &app.snapshot.anomalies;
     let total: u64 = a.counts.iter().sum();
     let b = block(
-        format!(" Anomalies · {} incidents ", format::count(total)),
+        format!(" Anomalies · {} ", format::plural(total, "incident")),
         theme,
         false,
     );

@@ -23,9 +23,40 @@ fn seg(priority: u8, spans: Vec<Span<'static>>) -> Segment {
     Segment { priority, spans }
 }
 
+/// Most important segments are cut to fit rather than left out, when at
+/// least this many columns are left for them.
+const CUT_MIN: usize = 12;
+
+/// `spans` cut to `width` columns, ending with `…`.
+fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let mut left = width.saturating_sub(1);
+    for sp in spans {
+        let w = sp.width();
+        if w <= left {
+            left -= w;
+            out.push(sp);
+            continue;
+        }
+        let mut text = String::new();
+        for ch in sp.content.chars() {
+            let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+            if cw > left {
+                break;
+            }
+            left -= cw;
+            text.push(ch);
+        }
+        out.push(Span::styled(text + "…", sp.style));
+        return out;
+    }
+    out
+}
+
 /// Lays out segments left to right, dropping the least important ones that
-/// do not fit `width`.
-fn fit(segments: Vec<Segment>, width: usize, sep: Span<'static>) -> Line<'static> {
+/// do not fit `width`; a most important one (priority 0, a notice) is cut
+/// to the room left instead.
+fn fit(mut segments: Vec<Segment>, width: usize, sep: Span<'static>) -> Line<'static> {
     let widths: Vec<usize> = segments
         .iter()
         .map(|s| s.spans.iter().map(|sp| sp.width()).sum::<usize>())
@@ -35,10 +66,17 @@ fn fit(segments: Vec<Segment>, width: usize, sep: Span<'static>) -> Line<'static
     let mut keep = vec![false; segments.len()];
     let mut used = 0;
     for i in order {
-        let extra = widths[i] + if used > 0 { sep.width() } else { 0 };
+        let gap = if used > 0 { sep.width() } else { 0 };
+        let extra = widths[i] + gap;
         if used + extra <= width {
             keep[i] = true;
             used += extra;
+        } else if segments[i].priority == 0 && width.saturating_sub(used + gap) >= CUT_MIN {
+            let room = width - used - gap;
+            let spans = std::mem::take(&mut segments[i].spans);
+            segments[i].spans = cut_spans(spans, room);
+            keep[i] = true;
+            used += room + gap;
         }
     }
     let mut spans = Vec::new();
@@ -143,6 +181,8 @@ fn link_span(app: &App) -> Span<'static> {
         LinkState::Connecting => ("◌ connecting".into(), theme.warn),
         LinkState::Reconnecting => (format!("◌ reconnecting {since}"), theme.warn),
         LinkState::Disconnected => (format!("✕ disconnected {since}"), theme.error),
+        // A replay before its first connection record.
+        LinkState::Offline if app.snapshot.replay.is_some() => ("○ replay".into(), theme.muted),
         LinkState::Offline => ("○ offline".into(), theme.muted),
     };
     Span::styled(
@@ -219,10 +259,7 @@ pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
     let mut segments = vec![
         seg(0, vec![link_span(app)]),
         seg(1, vec![txt(app.rate_text(s.events_per_sec, "ev/s"))]),
-        seg(
-            2,
-            vec![txt(format!("{} events", format::count(s.total_events)))],
-        ),
+        seg(2, vec![txt(format::plural(s.total_events, "event"))]),
         seg(1, vec![drop_span]),
         seg(3, vec![txt(source)]),
         seg(
@@ -369,5 +406,19 @@ mod tests {
         ];
         let line = fit(segs, 11, Span::raw(" "));
         assert_eq!(line.to_string(), "aaaa bbbb");
+    }
+
+    #[test]
+    fn a_notice_too_long_for_the_line_is_cut_not_dropped() {
+        let segs = vec![
+            seg(
+                0,
+                vec![Span::raw("recording to recordings/x.jsonl from now on")],
+            ),
+            seg(2, vec![Span::raw("? help")]),
+        ];
+        let line = fit(segs, 30, Span::raw("  "));
+        assert_eq!(line.to_string(), "recording to recordings/x.jso…");
+        assert_eq!(line.width(), 30);
     }
 }

@@ -60,8 +60,8 @@ fn bar(r: &ReplayStatus, width: usize, theme: &Theme) -> Vec<Span<'static>> {
             .checked_div(size)
             .map_or(String::new(), |p| format!("{}%, ", p.min(100)));
         let text = format!(
-            "indexing… {share}{} events read",
-            format::count(r.indexed_events)
+            "indexing… {share}{} read",
+            format::plural(r.indexed_events, "event")
         );
         return vec![Span::styled(
             format!("{text:<width$}")
