@@ -96,10 +96,7 @@ pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfi
         if let Some(bar) = &progress
             && n.is_multiple_of(20_000)
         {
-            bar.set_message(format!(
-                "{} events",
-                crate::format::count(engine.total_events())
-            ));
+            bar.set_message(crate::format::plural(engine.total_events(), "event"));
             bar.set_position(merged.progress().0);
         }
     }

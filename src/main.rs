@@ -59,11 +59,21 @@ async fn run(cli: Cli) -> Result<u8> {
         _ => None,
     };
     let (analysis, _) = match &recording {
-        Some(path) => config::for_recording(
-            cli.config.as_deref(),
-            path,
-            flowscope::recording::recorded_analysis(path).as_ref(),
-        )?,
+        Some(path) => {
+            let recorded = flowscope::recording::recorded_analysis(path);
+            if let (Command::Analyze(args), None) = (&cli.command, &cli.config) {
+                for other in args.targets.iter().skip(1) {
+                    let theirs = flowscope::recording::recorded_analysis(other.as_ref());
+                    if theirs.is_some() && theirs != recorded {
+                        flowscope::output::warn(&format!(
+                            "{other} was recorded with other analysis settings; those of {} are used (-c FILE chooses)",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+            config::for_recording(cli.config.as_deref(), path, recorded.as_ref())?
+        }
         None => config::load(cli.config.as_deref())?,
     };
     match &cli.command {

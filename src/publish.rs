@@ -171,10 +171,12 @@ pub async fn run(conn: &ConnArgs, args: &PublishArgs) -> Result<u8> {
         warn(w);
     }
     if more > 0 {
-        warn(&format!("{} more", format::plural(more, "warning")));
+        warn(&format::counted(more, "more warning", "more warnings"));
     }
     // A dry run takes no time: it says how long publishing would take.
-    let took = if args.dry_run {
+    let took = if args.dry_run && pace == Pace::Max {
+        "as fast as possible".to_owned()
+    } else if args.dry_run {
         format!("over {}", format::duration(last_due.as_nanos() as i64))
     } else {
         format!(

@@ -337,6 +337,8 @@ pub struct ConsumerLag {
     pub rate: Option<f64>,
     pub catch_up_secs: Option<f64>,
     pub rules: HealthRules,
+    /// Its filter subjects, parsed once per poll (empty: every subject).
+    pub filters: Vec<SubjectPattern>,
 }
 
 /// One stream and its consumers, worst first.
@@ -344,6 +346,8 @@ pub struct ConsumerLag {
 pub struct StreamLag {
     pub state: StreamState,
     pub consumers: Vec<ConsumerLag>,
+    /// The subjects it captures, parsed once per poll.
+    pub captures: Vec<SubjectPattern>,
 }
 
 impl StreamLag {
@@ -380,25 +384,29 @@ impl LagView {
     /// them (flowscope's own readers left out): on JetStream these are
     /// the subject's consumers.
     pub fn captures(&self, subject: &str) -> Vec<Capture<'_>> {
-        fn covers<'p>(mut patterns: impl Iterator<Item = &'p str>, subject: &str) -> bool {
-            patterns.any(|p| SubjectPattern::parse(p).is_ok_and(|p| p.matches(subject)))
-        }
+        let covers = |patterns: &[SubjectPattern]| patterns.iter().any(|p| p.matches(subject));
         self.streams
             .iter()
-            .filter(|s| covers(s.state.subject_filters.iter().map(String::as_str), subject))
+            .filter(|s| covers(&s.captures))
             .map(|s| Capture {
                 stream: s,
                 readers: s
                     .consumers
                     .iter()
                     .filter(|c| !c.state.flowscope)
-                    .filter(|c| {
-                        c.state.filter.is_empty() || covers(c.state.filter.split(','), subject)
-                    })
+                    .filter(|c| c.filters.is_empty() || covers(&c.filters))
                     .collect(),
             })
             .collect()
     }
+}
+
+/// Subject patterns from a server's list (unparseable ones left out).
+fn patterns<'a>(specs: impl Iterator<Item = &'a str>) -> Vec<SubjectPattern> {
+    specs
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| SubjectPattern::parse(s).ok())
+        .collect()
 }
 
 /// A stream that stores a subject's messages, and who reads them there.
@@ -476,6 +484,7 @@ impl LagBook {
                 catch_up_secs: catch_up_secs(recent),
                 history: h.clone(),
                 rules,
+                filters: patterns(c.filter.split(',')),
             });
         }
         let mut streams: Vec<StreamLag> = poll
@@ -491,6 +500,7 @@ impl LagBook {
                         .then(a.state.name.cmp(&b.state.name))
                 });
                 StreamLag {
+                    captures: patterns(s.subject_filters.iter().map(String::as_str)),
                     state: s.clone(),
                     consumers,
                 }

@@ -12,6 +12,9 @@ pub const HISTORY_SECS: usize = 60;
 pub const RATE_WINDOW_SECS: i64 = 5;
 
 const NS_PER_SEC: i64 = 1_000_000_000;
+/// Rates are taken over at least this long, so the first events of a
+/// session do not read as a burst.
+const MIN_SPAN_NS: i64 = NS_PER_SEC / 2;
 
 /// The time a rate is taken over: up to `now_ns`, observed since
 /// `since_ns` (both on the event clock).
@@ -32,8 +35,11 @@ impl Window {
         let now_sec = self.now_sec();
         let first = (now_sec - RATE_WINDOW_SECS + 1).max(self.since_ns.div_euclid(NS_PER_SEC));
         let from_ns = (first * NS_PER_SEC).max(self.since_ns);
-        let elapsed = (self.now_ns - from_ns) as f64 / NS_PER_SEC as f64;
-        (elapsed > 0.0).then_some((first..=now_sec, elapsed))
+        let elapsed = self.now_ns - from_ns;
+        (elapsed > 0).then_some((
+            first..=now_sec,
+            elapsed.max(MIN_SPAN_NS) as f64 / NS_PER_SEC as f64,
+        ))
     }
 }
 

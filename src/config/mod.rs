@@ -379,7 +379,11 @@ pub fn for_recording(
     match (explicit, recorded) {
         (None, Some(doc)) => {
             let origin = format!("the header of {}", recording.display());
-            let cfg = from_document(doc, &origin)?;
+            let cfg = from_document(doc, &origin).map_err(|e| {
+                UserError(format!(
+                    "{e}; give the settings to use with -c FILE (an empty file: the defaults)"
+                ))
+            })?;
             Ok((cfg, Origin::Recording(recording.to_path_buf())))
         }
         _ => load(explicit),

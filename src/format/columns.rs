@@ -7,21 +7,39 @@ use unicode_width::UnicodeWidthChar;
 use crate::sanitize;
 
 /// `s` escaped and padded with spaces to `width` columns (left aligned);
-/// longer text is cut with `…`.
+/// longer text is kept whole (reports lose nothing).
 pub fn pad(s: &str, width: usize) -> String {
-    let mut out = cut(s, width);
-    let w = sanitize::width(&out);
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(w)));
-    out
+    spaced(sanitize::escape(s).into_owned(), width, false)
 }
 
 /// [`pad`], right aligned.
 pub fn pad_left(s: &str, width: usize) -> String {
-    let cell = cut(s, width);
-    let w = sanitize::width(&cell);
-    let mut out: String = std::iter::repeat_n(' ', width.saturating_sub(w)).collect();
-    out.push_str(&cell);
-    out
+    spaced(sanitize::escape(s).into_owned(), width, true)
+}
+
+/// `s` escaped in exactly `width` columns: cut with `…` when longer,
+/// padded when shorter (left aligned); for fixed-width screen cells.
+pub fn fit(s: &str, width: usize) -> String {
+    spaced(cut(s, width), width, false)
+}
+
+/// [`fit`], right aligned.
+pub fn fit_left(s: &str, width: usize) -> String {
+    spaced(cut(s, width), width, true)
+}
+
+/// Escaped `cell` with spaces added up to `width` columns.
+fn spaced(cell: String, width: usize, right: bool) -> String {
+    let fill = width.saturating_sub(sanitize::width(&cell));
+    if fill == 0 {
+        return cell;
+    }
+    let spaces = std::iter::repeat_n(' ', fill);
+    if right {
+        spaces.chain(cell.chars()).collect()
+    } else {
+        cell.chars().chain(spaces).collect()
+    }
 }
 
 /// `s` escaped and, when wider than `width` columns, cut to fit with a
@@ -57,14 +75,21 @@ mod tests {
         for s in ["orders", "注文", "ev\x1b[31mil", "e\u{301}t\u{301}e\u{301}"] {
             assert_eq!(pad(s, 16).width(), 16, "{s:?}");
             assert_eq!(pad_left(s, 16).width(), 16, "{s:?}");
+            assert_eq!(fit(s, 8).width(), 8, "{s:?}");
         }
         assert_eq!(pad("ev\x1b[31mil", 14), "ev\\x1b[31mil  ");
     }
 
     #[test]
-    fn long_text_is_cut_with_an_ellipsis() {
+    fn long_text_is_cut_with_an_ellipsis_where_cells_are_fixed() {
         assert_eq!(cut("abcdefgh", 5), "abcd…");
         assert_eq!(cut("注文注文", 5), "注文…");
-        assert_eq!(pad("abcdefgh", 5).width(), 5);
+        assert_eq!(fit("abcdefgh", 5), "abcd…");
+        assert_eq!(fit_left("ab", 5), "   ab");
+        assert_eq!(
+            pad("abcdefgh", 5),
+            "abcdefgh",
+            "reports keep the whole name"
+        );
     }
 }

@@ -205,7 +205,11 @@ impl Merged {
             let (w, more) = r.warnings();
             out.extend(w.iter().cloned());
             if more > 0 {
-                out.push(format!("{}: {more} more warnings", r.path().display()));
+                out.push(format!(
+                    "{}: {}",
+                    r.path().display(),
+                    crate::format::counted(more, "more warning", "more warnings")
+                ));
             }
         }
         out

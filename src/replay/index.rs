@@ -284,8 +284,11 @@ fn publish(
         let (w, more) = reader.warnings();
         ix.warnings.extend(w.iter().cloned());
         if more > 0 {
-            ix.warnings
-                .push(format!("{}: {more} more warnings", reader.path().display()));
+            ix.warnings.push(format!(
+                "{}: {}",
+                reader.path().display(),
+                crate::format::counted(more, "more warning", "more warnings")
+            ));
         }
     }
 }

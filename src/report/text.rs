@@ -205,7 +205,7 @@ pub fn render_text(r: &Report) -> String {
                 esc(&i.key),
                 i.sequence,
                 i.highest_seen,
-                i.highest_seen as i128 - i.sequence as i128,
+                count(i.highest_seen.abs_diff(i.sequence)),
                 duration_ms(i.late_ms.max(0) as u64),
                 esc(&i.subject)
             );

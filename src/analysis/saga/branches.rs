@@ -57,6 +57,11 @@ impl Branches {
     /// Counts (`add`) or takes back `n` quiet paths `path`, measured
     /// against `happy`.
     pub fn count(&mut self, path: &[Box<str>], happy: &[Box<str>], n: u64, add: bool) {
+        self.tally(path, happy, n, add);
+        self.derive();
+    }
+
+    fn tally(&mut self, path: &[Box<str>], happy: &[Box<str>], n: u64, add: bool) {
         let Some(at) = path.iter().position(|t| !happy.contains(t)) else {
             return;
         };
@@ -87,15 +92,15 @@ impl Branches {
         if b.paths == 0 {
             self.by_type.remove(first);
         }
-        self.derive();
     }
 
     /// Counts every path again against a new happy path.
     pub fn rebuild(&mut self, paths: &HashMap<Path, u64>, happy: &[Box<str>]) {
         self.by_type.clear();
         for (p, n) in paths {
-            self.count(p, happy, *n, true);
+            self.tally(p, happy, *n, true);
         }
+        self.derive();
     }
 
     /// Works out the failures and their compensations from the counts.

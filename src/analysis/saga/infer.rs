@@ -237,15 +237,17 @@ impl Learner {
 
     /// The state of an inferred instance with these events, quiet or not.
     pub fn state(&self, events: &[SagaEvent], quiet: bool) -> SagaState {
-        let path = path_of(events);
-        let last = path.last();
-        if let Some(failure) = path.iter().find(|t| self.branches.is_failure(t)) {
+        let has = |t: &str| events.iter().any(|e| *e.event_type == *t);
+        let failure = events
+            .iter()
+            .find(|e| self.branches.is_failure(&e.event_type));
+        if let Some(failure) = failure {
             // As with a definition: compensated once its last
             // compensation was seen, in whatever order they came.
             let compensated = self
                 .branches
-                .last_compensation(failure)
-                .is_some_and(|c| path.iter().any(|t| **t == *c));
+                .last_compensation(&failure.event_type)
+                .is_some_and(has);
             return if compensated {
                 SagaState::Compensated
             } else {
@@ -254,16 +256,13 @@ impl Learner {
         }
         // Every step of the happy path done: completed, as a defined saga
         // is at its last step, and never stuck.
-        let every_step = self
-            .happy()
-            .is_some_and(|h| h.iter().all(|t| path.contains(t)));
-        if every_step {
+        if self.happy().is_some_and(|h| h.iter().all(|t| has(t))) {
             return SagaState::Completed;
         }
         if !quiet {
             return SagaState::InProgress;
         }
-        match last {
+        match path_of(events).last() {
             Some(l) if self.usually_ends(l) => SagaState::Completed,
             _ => SagaState::Stuck,
         }

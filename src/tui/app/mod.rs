@@ -127,10 +127,12 @@ impl App {
         }
     }
 
-    /// A rate, or `paused` while a replay is paused (its clock stands
-    /// still, so a rate would be a figure of the past).
+    /// A rate, or `paused` while a replay is paused (`at the end` once
+    /// it is over): its clock stands still, so a rate would be a figure of
+    /// the past.
     pub fn rate_text(&self, rate: f64, unit: &str) -> String {
         match &self.snapshot.replay {
+            Some(r) if r.at_end && !r.playing => "at the end".into(),
             Some(r) if !r.playing => "paused".into(),
             _ => format!("{} {unit}", crate::format::rate(rate)),
         }

@@ -181,16 +181,17 @@ fn payload_lines(payload: &[u8], theme: &Theme, out: &mut Vec<Line<'static>>) {
         json_value(&json, 0, Vec::new(), false, theme, out);
     } else if let Ok(text) = std::str::from_utf8(payload) {
         out.push(section("Payload (text)".into(), theme));
-        // Lines break at line feeds and tabs are spread out; every other
-        // control character shows as its escape, as everywhere else.
-        for l in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+        // Lines break at line feeds (CRLF too) and tabs are spread out;
+        // every other control character shows as its escape, as
+        // everywhere else.
+        for l in text.lines() {
             out.push(untrusted::line(&l.replace('\t', "    "), theme.text, theme));
         }
     } else {
         out.push(section(
             format!(
-                "Payload (binary, {} bytes, hex)",
-                format::count(payload.len() as u64)
+                "Payload (binary, {}, hex)",
+                format::plural(payload.len() as u64, "byte")
             ),
             theme,
         ));
@@ -198,8 +199,12 @@ fn payload_lines(payload: &[u8], theme: &Theme, out: &mut Vec<Line<'static>>) {
         if payload.len() > MAX_HEX_BYTES {
             out.push(Line::styled(
                 format!(
-                    "… {} more bytes not shown",
-                    format::count((payload.len() - MAX_HEX_BYTES) as u64)
+                    "… {} not shown",
+                    format::counted(
+                        (payload.len() - MAX_HEX_BYTES) as u64,
+                        "more byte",
+                        "more bytes"
+                    )
                 ),
                 theme.muted,
             ));
@@ -210,8 +215,12 @@ fn payload_lines(payload: &[u8], theme: &Theme, out: &mut Vec<Line<'static>>) {
         out.truncate(start + MAX_PAYLOAD_LINES);
         out.push(Line::styled(
             format!(
-                "… {} more lines not shown",
-                format::count((shown - MAX_PAYLOAD_LINES) as u64)
+                "… {} not shown",
+                format::counted(
+                    (shown - MAX_PAYLOAD_LINES) as u64,
+                    "more line",
+                    "more lines"
+                )
             ),
             theme.muted,
         ));

@@ -67,9 +67,9 @@ const NAME_MIN: usize = 12;
 /// A cell of `width` columns, escaped (names come from the server).
 fn pad(s: &str, width: usize, right: bool) -> String {
     if right {
-        format::pad_left(s, width)
+        format::fit_left(s, width)
     } else {
-        format::pad(s, width)
+        format::fit(s, width)
     }
 }
 

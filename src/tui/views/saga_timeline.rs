@@ -330,7 +330,7 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
         .zip(rows)
         .map(|((name, kind), cells)| {
             let mut spans = vec![Span::styled(
-                format!("{} ", format::pad(name, label_w - 1)),
+                format!("{} ", format::fit(name, label_w - 1)),
                 match kind {
                     LaneKind::Step => theme.event_type,
                     other => lane_style(*other, &theme),
@@ -386,8 +386,12 @@ pub fn render_waterfall(app: &mut App, f: &mut Frame, area: Rect) {
         .border_style(theme.border_focus)
         .title(Span::styled(
             format!(
-                " Waterfall · {} most recently started instances · Enter: timeline · w: back ",
-                format::count(len as u64)
+                " Waterfall · {} · Enter: timeline · w: back ",
+                format::counted(
+                    len as u64,
+                    "most recently started instance",
+                    "most recently started instances"
+                )
             ),
             theme.title,
         ));
@@ -429,17 +433,17 @@ pub fn render_waterfall(app: &mut App, f: &mut Frame, area: Rect) {
             };
             cells.fill(z + 1, axis.clamped(to) + 1, '┄', wait);
         }
+        let lanes = view
+            .types
+            .get(r.type_index)
+            .map_or(&[][..], |t| &t.lanes[..]);
         for (k, e) in r.events.iter().enumerate() {
-            let lanes = view
-                .types
-                .get(r.type_index)
-                .map_or(&[][..], |t| &t.lanes[..]);
             let (glyph, style) = point(e, r.off_path == Some(k), lanes, &theme);
             if glyph != '●' {
                 cells.set(axis.clamped(e.t), glyph, style);
             }
         }
-        let label = format!("{} ", format::pad(&r.id, label_w - 2));
+        let label = format!("{} ", format::fit(&r.id, label_w - 2));
         let mut spans = vec![
             Span::styled(label, if i == at { theme.selection } else { state }),
             Span::raw(" "),

@@ -214,11 +214,11 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, known: Consumers) {
     for c in &captures {
         let st = &c.stream.state;
         let mut spans = vec![Span::styled(
-            format!("{} ", format::pad(&format!("stream {}", st.name), 24)),
+            format!("{} ", format::fit(&format!("stream {}", st.name), 24)),
             theme.text,
         )];
         spans.push(Span::styled(
-            format!("{} ", format::pad(&st.subject_filters.join(","), 20)),
+            format!("{} ", format::fit(&st.subject_filters.join(","), 20)),
             theme.subject,
         ));
         let names: Vec<String> = c
@@ -255,12 +255,12 @@ fn render_consumers(app: &App, f: &mut Frame, area: Rect, known: Consumers) {
             None => "every message".to_owned(),
         };
         let mut spans = vec![
-            Span::styled(format!("{} ", format::pad(&c.name, 24)), theme.text),
+            Span::styled(format!("{} ", format::fit(&c.name, 24)), theme.text),
             Span::styled(
-                format!("{} ", format::pad(&s.subscription.subject, 20)),
+                format!("{} ", format::fit(&s.subscription.subject, 20)),
                 theme.subject,
             ),
-            Span::styled(format!("{} ", format::pad(&how, 28)), theme.muted),
+            Span::styled(format!("{} ", format::fit(&how, 28)), theme.muted),
             Span::raw(format!(
                 "{:>10} msgs  pending {:>9}",
                 format::count(s.subscription.msgs),

@@ -125,12 +125,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         theme.text,
     ));
     let total = match r.total_events {
-        Some(t) => format::count(t),
-        None => format!("≥{}", format::count(r.indexed_events)),
+        Some(t) => format::plural(t, "event"),
+        None => format!("≥{} events", format::count(r.indexed_events)),
     };
     let right = vec![
         Span::styled(
-            format!(" {} / {total} events ", format::count(r.events_played)),
+            format!(" {} / {total} ", format::count(r.events_played)),
             theme.text,
         ),
         Span::styled(
