@@ -17,6 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flowscope::analysis::playback::{Target, Transport};
 use flowscope::analysis::store::Retention;
 use flowscope::analysis::{Engine, EngineConfig, Snapshot};
 use flowscope::demo::sim::SimConfig;
@@ -25,7 +26,7 @@ use flowscope::format::TimeZone;
 use flowscope::pipeline::Control;
 use flowscope::recording::redact::Redactor;
 use flowscope::recording::{Header, Reader, Recorder, SourceInfo};
-use flowscope::replay::{Replay, ReplayOptions, Target, Transport};
+use flowscope::replay::{Replay, ReplayOptions};
 use flowscope::tui::app::{App, UiOptions};
 use flowscope::tui::theme::Theme;
 use flowscope::tui::views;
@@ -81,7 +82,7 @@ fn analyze(path: &Path) -> (Duration, u64) {
     let mut engine = Engine::new(headless());
     let mut reader = Reader::open(path).unwrap();
     while let Some(r) = reader.next_record() {
-        flowscope::replay::apply(&mut engine, r);
+        r.apply(&mut engine);
     }
     (start.elapsed(), engine.total_events())
 }

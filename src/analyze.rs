@@ -88,7 +88,7 @@ pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfi
     let mut n = 0u64;
     #[allow(clippy::while_let_on_iterator)] // `merged` is read inside
     while let Some(record) = merged.next() {
-        crate::replay::apply(&mut engine, record);
+        record.apply(&mut engine);
         n += 1;
         if engine.is_full() {
             break;

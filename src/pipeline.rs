@@ -17,13 +17,13 @@ use tokio::sync::watch;
 use std::path::PathBuf;
 
 use crate::analysis::filter::Filter;
+use crate::analysis::playback::Transport;
 use crate::analysis::snapshot::RecordingStatus;
 use crate::analysis::{Engine, LinkEvent, Snapshot};
 use crate::envelope::Envelope;
-use crate::recording::format::{Drops, LinkRecord};
+use crate::recording::format::{Drops, Link, LinkRecord};
 use crate::recording::redact::Redactor;
 use crate::recording::{Header, Recorder, SourceInfo};
-use crate::replay::Transport;
 
 /// Default capacity of the ingest queue, in events.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 65_536;
@@ -227,7 +227,7 @@ struct Live {
     disconnected_at: Option<i64>,
     /// The last connection change written, to write each change once (the
     /// session and the client both report the first connect).
-    last_link: Option<&'static str>,
+    last_link: Option<Link>,
     /// A notice that goes away by itself, and when.
     passing: Option<(String, Instant)>,
 }
@@ -248,11 +248,11 @@ impl Live {
 
     fn link(&mut self, ev: LinkEvent, at: i64) {
         let rec = match &ev {
-            LinkEvent::Connected { .. } if self.last_link == Some("connected") => None,
+            LinkEvent::Connected { .. } if self.last_link == Some(Link::Connected) => None,
             LinkEvent::Connected { version } => {
                 let missed = self.disconnected_at.take();
                 Some(LinkRecord {
-                    link: "connected".into(),
+                    link: Link::Connected,
                     t: at,
                     version: version.clone(),
                     missed_from: missed,
@@ -261,16 +261,13 @@ impl Live {
             }
             LinkEvent::Disconnected => {
                 self.disconnected_at.get_or_insert(at);
-                Some(LinkRecord::change("disconnected", at))
+                Some(LinkRecord::change(Link::Disconnected, at))
             }
-            LinkEvent::Closed => Some(LinkRecord::change("closed", at)),
-            LinkEvent::Offline => Some(LinkRecord::change("offline", at)),
+            LinkEvent::Closed => Some(LinkRecord::change(Link::Closed, at)),
+            LinkEvent::Offline => Some(LinkRecord::change(Link::Offline, at)),
         };
         if let Some(rec) = &rec {
-            self.last_link = Some(match rec.link.as_str() {
-                "connected" => "connected",
-                _ => "lost",
-            });
+            self.last_link = Some(rec.link);
         }
         if let Some(r) = &mut self.recorder
             && let Some(rec) = rec
@@ -329,10 +326,10 @@ impl Live {
                 tracing::info!(path = %path.display(), "recording started");
                 // A recording started mid-session opens with the link state.
                 let status = self.engine.status();
-                if self.last_link == Some("connected") {
+                if self.last_link == Some(Link::Connected) {
                     let rec = LinkRecord {
                         version: status.server_version.clone(),
-                        ..LinkRecord::change("connected", now)
+                        ..LinkRecord::change(Link::Connected, now)
                     };
                     if let Err(e) = r.link(&rec) {
                         self.engine.set_notice(Some(format!("cannot record: {e}")));

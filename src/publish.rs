@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use color_eyre::Result;
 
+use crate::analysis::playback::goto;
 use crate::cli::{ConnArgs, PublishArgs};
 use crate::error::{UserError, user_error};
 use crate::format::{self, TimeZone};
 use crate::output::{say, warn};
 use crate::recording::{Reader, Record};
-use crate::replay::goto;
 use crate::sanitize;
 use crate::source::connect::{self, Tuning};
 use crate::subject::SubjectPattern;

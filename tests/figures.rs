@@ -64,7 +64,7 @@ fn rates_are_measured_over_the_time_observed() {
             }
             seen += 1;
         }
-        flowscope::replay::apply(&mut e, r);
+        r.apply(&mut e);
     }
     let now = first.unwrap() + 1_000 * MS;
     e.tick(now);

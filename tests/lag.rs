@@ -344,7 +344,7 @@ async fn lag_polls_are_recorded_and_a_replay_shows_them() {
     let mut engine = flowscope::analysis::Engine::new(Default::default());
     let mut reader = flowscope::recording::Reader::open(&path).unwrap();
     while let Some(r) = reader.next_record() {
-        flowscope::replay::apply(&mut engine, r);
+        r.apply(&mut engine);
     }
     let snap = engine.snapshot();
     let names: Vec<_> = snap.lag.consumers().map(|c| c.state.name.clone()).collect();

@@ -692,7 +692,7 @@ async fn in_a_live_session_r_starts_and_stops_recordings_and_the_status_bar_show
     let second = folder.join(&name);
     let (records, _) = read_all(&second);
     assert!(
-        matches!(&records[0], Record::Link(l) if l.link == "connected" && l.version.is_some()),
+        matches!(&records[0], Record::Link(l) if l.link == flowscope::recording::format::Link::Connected && l.version.is_some()),
         "a recording started mid-session opens with the connection state: {:?}",
         records[0]
     );

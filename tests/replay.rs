@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flowscope::analysis::filter::Filter;
+use flowscope::analysis::playback::{self as replay, Target, Transport};
 use flowscope::analysis::{Engine, EngineConfig, Snapshot};
 use flowscope::format::{self, TimeZone};
 use flowscope::pipeline::Control;
 use flowscope::recording::{Reader, Record};
-use flowscope::replay::{self, Replay, ReplayOptions, Target, Transport};
+use flowscope::replay::{Replay, ReplayOptions};
 use flowscope::tui::app::{App, UiOptions};
 use flowscope::tui::theme::Theme;
 use serde_json::Value;
@@ -156,7 +157,7 @@ fn straight_run(path: &Path, target: Target, filter: Option<&str>) -> Snapshot {
             break;
         }
         events += u64::from(matches!(r, Record::Event(_)));
-        replay::apply(&mut engine, r);
+        r.apply(&mut engine);
     }
     if let Some(f) = filter {
         engine.set_filter(Some(Filter::parse(f).unwrap()));

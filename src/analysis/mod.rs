@@ -12,6 +12,7 @@ pub mod flow;
 pub mod json;
 pub mod lag;
 pub mod ordering;
+pub mod playback;
 pub mod saga;
 pub mod schema;
 pub mod snapshot;

@@ -174,7 +174,7 @@ pub struct Snapshot {
     /// Saga instances (with `[[sagas]]` defined).
     pub sagas: Arc<super::saga::SagaView>,
     /// Set when the events come from a recording being replayed.
-    pub replay: Option<Arc<crate::replay::ReplayStatus>>,
+    pub replay: Option<Arc<super::playback::ReplayStatus>>,
 }
 
 impl Snapshot {

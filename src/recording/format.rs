@@ -8,6 +8,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::store::Flags;
+use crate::analysis::{Engine, LinkEvent};
 use crate::envelope::{Envelope, JsMeta};
 
 /// The format version this flowscope writes and reads.
@@ -82,12 +84,35 @@ pub struct JsRecord {
     pub pending: u64,
 }
 
+/// A connection state as recordings name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Link {
+    Connected,
+    /// Lost; the client reconnects on its own.
+    Disconnected,
+    /// Closed for good.
+    Closed,
+    /// No network source.
+    Offline,
+}
+
+impl Link {
+    /// Reads a recorded state; an unknown one is an error that names it.
+    pub fn parse(s: &str) -> Result<Link, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            format!(
+                "an unknown connection state '{s}' (known: connected, disconnected, closed, offline)"
+            )
+        })
+    }
+}
+
 /// A connection change; `connected` after a loss carries the window in
 /// which core NATS events may have been missed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRecord {
-    /// `connected`, `disconnected`, `closed` or `offline`.
-    pub link: String,
+    pub link: Link,
     pub t: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -99,9 +124,9 @@ pub struct LinkRecord {
 
 impl LinkRecord {
     /// A change without version or missed window.
-    pub fn change(link: &str, t: i64) -> Self {
+    pub fn change(link: Link, t: i64) -> Self {
         LinkRecord {
-            link: link.to_owned(),
+            link,
             t,
             version: None,
             missed_from: None,
@@ -177,6 +202,35 @@ pub enum Record {
 }
 
 impl Record {
+    /// Applies the record to an engine, the one way every reader of
+    /// recordings (player, indexer, `analyze`, tests) does; returns the
+    /// flags of an event (empty for other records).
+    pub fn apply(self, engine: &mut Engine) -> Flags {
+        match self {
+            Record::Event(env) => engine.ingest(env),
+            Record::Link(l) => {
+                let ev = match l.link {
+                    Link::Connected => LinkEvent::Connected { version: l.version },
+                    Link::Disconnected => LinkEvent::Disconnected,
+                    Link::Closed => LinkEvent::Closed,
+                    Link::Offline => LinkEvent::Offline,
+                };
+                engine.link(ev, l.t);
+                Flags::default()
+            }
+            Record::Drops { drops, .. } => {
+                engine.set_client_drops(drops.client);
+                engine.set_queue_drops(drops.queue);
+                Flags::default()
+            }
+            Record::Lag { t, poll } => {
+                engine.lag_poll(t, &poll);
+                Flags::default()
+            }
+            Record::End { .. } => Flags::default(),
+        }
+    }
+
     /// Receive time of the record.
     pub fn time(&self) -> i64 {
         match self {
@@ -256,7 +310,7 @@ impl Line {
         }
         if let Some(link) = self.link {
             return Ok(Record::Link(LinkRecord {
-                link,
+                link: Link::parse(&link)?,
                 t: self.t,
                 version: self.version,
                 missed_from: self.missed_from,
@@ -321,5 +375,10 @@ mod tests {
         assert!(l.into_record().unwrap_err().starts_with("bad base64"));
         let l: Line = serde_json::from_str(r#"{"t":0,"future":true}"#).unwrap();
         assert!(l.into_record().is_err());
+        let l: Line = serde_json::from_str(r#"{"t":0,"link":"dozing"}"#).unwrap();
+        assert_eq!(
+            l.into_record().unwrap_err(),
+            "an unknown connection state 'dozing' (known: connected, disconnected, closed, offline)"
+        );
     }
 }

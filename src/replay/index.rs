@@ -13,9 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::{Marker, Target, apply};
 use crate::analysis::anomalies::AnomalyKind;
+use crate::analysis::playback::{Marker, Target};
 use crate::analysis::{Engine, EngineConfig};
+use crate::recording::format::Link;
 use crate::recording::reader::Position;
 use crate::recording::{ReadAhead, Record};
 
@@ -198,11 +199,11 @@ fn run(path: PathBuf, cfg: EngineConfig, shared: SharedIndex, stop: Arc<AtomicBo
         }
         let is_event = matches!(record, Record::Event(_));
         if let Record::Link(l) = &record
-            && l.link == "disconnected"
+            && l.link == Link::Disconnected
         {
             markers.add(Marker::Disconnect(t));
         }
-        let flags = apply(&mut engine, record);
+        let flags = record.apply(&mut engine);
         if let Some(kind) = AnomalyKind::ALL.iter().find(|k| flags.has(**k)) {
             markers.add(Marker::Anomaly(t, *kind));
         }

@@ -13,8 +13,8 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use tokio::sync::watch;
 
 use super::index::{self, Index, SharedIndex};
-use super::{ReplayStatus, Target, Transport, apply, next_speed};
 use crate::analysis::filter::Filter;
+use crate::analysis::playback::{ReplayStatus, Target, Transport, next_speed};
 use crate::analysis::{Engine, EngineConfig, Snapshot};
 use crate::pipeline::{Control, SNAPSHOT_INTERVAL};
 use crate::recording::ReadAhead;
@@ -29,8 +29,6 @@ const MAX_BATCH: usize = 20_000;
 const FORWARD_PLAY_MAX: u64 = 20_000;
 /// How often a waiting seek looks at the indexer.
 const PENDING_POLL: Duration = Duration::from_millis(10);
-/// `[` and `]` jump this far.
-pub const JUMP_NS: i64 = 10_000_000_000;
 
 /// How a replay starts.
 #[derive(Debug, Clone, Copy)]
@@ -213,7 +211,7 @@ impl Player {
         }
         self.clock = self.clock.max(record.time());
         self.last_t = self.last_t.max(record.time());
-        apply(&mut self.engine, record);
+        record.apply(&mut self.engine);
         self.next = self.reader.next();
         true
     }
@@ -407,7 +405,9 @@ impl Player {
             {
                 self.seek(target);
                 // The length was not known when the seek was asked for.
-                if let Some(why) = super::goto::outside(target, &self.status(), self.tz) {
+                if let Some(why) =
+                    crate::analysis::playback::goto::outside(target, &self.status(), self.tz)
+                {
                     self.engine
                         .set_notice(Some(format!("go to: {why}; showing the end")));
                 }

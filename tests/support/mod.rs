@@ -128,7 +128,7 @@ pub fn write_recording(
     outage: bool,
 ) -> i64 {
     use flowscope::envelope::Envelope;
-    use flowscope::recording::format::LinkRecord;
+    use flowscope::recording::format::{Link, LinkRecord};
     use flowscope::recording::redact::Redactor;
     use flowscope::recording::{Header, Recorder, SourceInfo};
     let t0 = screen::T0;
@@ -146,7 +146,7 @@ pub fn write_recording(
     .expect("a new recording");
     rec.link(&LinkRecord {
         version: Some("2.10.0".into()),
-        ..LinkRecord::change("connected", t0)
+        ..LinkRecord::change(Link::Connected, t0)
     })
     .unwrap();
     let mut sim = Simulation::new(cfg);
@@ -154,14 +154,15 @@ pub fn write_recording(
     for i in 0..n {
         t = t0 + (i as i64 + 1) * step_ns;
         if outage && i == n * 40 / 100 {
-            rec.link(&LinkRecord::change("disconnected", t)).unwrap();
+            rec.link(&LinkRecord::change(Link::Disconnected, t))
+                .unwrap();
         }
         if outage && i == n * 45 / 100 {
             rec.link(&LinkRecord {
                 missed_from: Some(t - step_ns * (n as i64 / 20)),
                 missed_to: Some(t),
                 version: Some("2.10.0".into()),
-                ..LinkRecord::change("connected", t)
+                ..LinkRecord::change(Link::Connected, t)
             })
             .unwrap();
         }

@@ -28,10 +28,9 @@ use super::theme::Theme;
 use super::views;
 use crate::analysis::Snapshot;
 use crate::analysis::filter::Filter;
+use crate::analysis::playback::{JUMP_NS, Transport, goto};
 use crate::format::TimeZone;
 use crate::pipeline::Control;
-use crate::replay::player::JUMP_NS;
-use crate::replay::{Transport, goto};
 
 /// Settings fixed for the session.
 #[derive(Debug, Clone, Default)]

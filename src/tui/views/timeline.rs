@@ -8,8 +8,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::analysis::playback::{Marker, ReplayStatus};
 use crate::format;
-use crate::replay::{Marker, ReplayStatus};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
