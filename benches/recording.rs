@@ -23,7 +23,7 @@ use flowscope::analysis::{Engine, EngineConfig, Snapshot};
 use flowscope::demo::sim::SimConfig;
 use flowscope::envelope::Envelope;
 use flowscope::format::TimeZone;
-use flowscope::pipeline::Control;
+use flowscope::host::Request;
 use flowscope::recording::redact::Redactor;
 use flowscope::recording::{Header, Reader, Recorder, SourceInfo};
 use flowscope::replay::{Replay, ReplayOptions};
@@ -156,8 +156,8 @@ fn first_screen(path: &Path) -> (Replay, Duration) {
 fn seek(replay: &Replay, n: u64) -> Duration {
     let start = Instant::now();
     replay
-        .control
-        .send(Control::Transport(Transport::GoTo(Target::Events(n))))
+        .requests
+        .send(Request::Transport(Transport::GoTo(Target::Events(n))))
         .unwrap();
     let s = wait_for(replay, |s| played(s) == n);
     assert_eq!(s.status.total_events, n, "the engine's count after a seek");
@@ -169,8 +169,8 @@ fn replay_figures(path: &Path, label: &str) {
     println!("{label}: first screen (open, first snapshot, first frame) in {first:.1?}");
     // Pause, so seeks are measured alone.
     replay
-        .control
-        .send(Control::Transport(Transport::TogglePause))
+        .requests
+        .send(Request::Transport(Transport::TogglePause))
         .unwrap();
     let early = seek(&replay, 900_000);
     println!("{label}: seek to event 900,000 while indexing: {early:.1?}");

@@ -13,6 +13,9 @@ use crate::analysis::store::Retention;
 use crate::analysis::{AnalysisConfig, Engine, EngineConfig};
 use crate::cli::{AnalyzeArgs, Format, ViewArgs};
 use crate::error::{UserError, user_error};
+use crate::host::file::FileFeed;
+use crate::host::recorder::Recordings;
+use crate::host::{Core, RecordingDefaults};
 use crate::output::{say, warn};
 use crate::recording::Merged;
 use crate::report::{Report, Source, render_text};
@@ -61,8 +64,8 @@ const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Analyses recordings.
 pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfig) -> Result<u8> {
-    let mut merged = Merged::open(paths).map_err(UserError)?;
-    let mut engine = Engine::new(EngineConfig {
+    let merged = Merged::open(paths).map_err(UserError)?;
+    let engine = Engine::new(EngineConfig {
         retention: HEADLESS,
         analysis: analysis.clone(),
         stop_after: args.count,
@@ -85,24 +88,10 @@ pub fn run_files(paths: &[PathBuf], args: &AnalyzeArgs, analysis: &AnalysisConfi
         .first()
         .map(|r| r.source())
         .unwrap_or_default();
-    let mut n = 0u64;
-    #[allow(clippy::while_let_on_iterator)] // `merged` is read inside
-    while let Some(record) = merged.next() {
-        record.apply(&mut engine);
-        n += 1;
-        if engine.is_full() {
-            break;
-        }
-        if let Some(bar) = &progress
-            && n.is_multiple_of(20_000)
-        {
-            bar.set_message(crate::format::plural(engine.total_events(), "event"));
-            bar.set_position(merged.progress().0);
-        }
-    }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    let core = Core::new(engine, Recordings::new(RecordingDefaults::default(), None));
+    let mut feed = FileFeed::new(merged, progress);
+    let engine = crate::host::run_to_end(core, &mut feed);
+    let merged = feed.merged();
     for w in merged.warnings() {
         warn(&w);
     }
@@ -154,7 +143,7 @@ pub async fn run_live(
         "analysing {} on {server} {until} (Ctrl-C ends early)",
         session::describe_sources(&subjects, &streams)
     ));
-    let mut snaps = live.pipeline.snapshots.clone();
+    let mut snaps = live.host.snapshots.clone();
     let count = args.count;
     let reached = async move {
         loop {

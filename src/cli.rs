@@ -299,7 +299,7 @@ pub struct SourceArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = crate::pipeline::DEFAULT_QUEUE_CAPACITY,
+        default_value_t = crate::host::live::DEFAULT_QUEUE_CAPACITY,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_QUEUE_CAPACITY)
     )]
     pub queue_capacity: usize,
@@ -317,7 +317,7 @@ impl Default for SourceArgs {
     fn default() -> Self {
         SourceArgs {
             include_internal: false,
-            queue_capacity: crate::pipeline::DEFAULT_QUEUE_CAPACITY,
+            queue_capacity: crate::host::live::DEFAULT_QUEUE_CAPACITY,
             subscription_capacity: crate::session::SUBSCRIPTION_CAPACITY,
         }
     }

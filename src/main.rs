@@ -14,7 +14,7 @@ use color_eyre::Result;
 use flowscope::cli::{Cli, Command};
 use flowscope::error::UserError;
 use flowscope::format::TimeZone;
-use flowscope::pipeline::RecordingDefaults;
+use flowscope::host::RecordingDefaults;
 use flowscope::recording::redact::Redactor;
 use flowscope::tui::{NoTerminal, app::UiOptions, terminal, theme::Theme};
 use flowscope::{analyze, config, demo, publish, record, session, source::connect};

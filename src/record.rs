@@ -12,8 +12,8 @@ use crate::analysis::store::Retention;
 use crate::cli::{ConnArgs, RecordArgs, ViewArgs};
 use crate::error::UserError;
 use crate::format;
+use crate::host::RecordingDefaults;
 use crate::output::say;
-use crate::pipeline::RecordingDefaults;
 use crate::recording::redact::Redactor;
 use crate::session::{self, AttachOptions};
 use crate::source::connect;
@@ -62,7 +62,7 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
         args.output.display()
     ));
     let tty = std::io::stderr().is_terminal();
-    let mut snaps = live.pipeline.snapshots.clone();
+    let mut snaps = live.host.snapshots.clone();
     let mut tick = tokio::time::interval(PROGRESS_EVERY);
     let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
     let ctrl_c = tokio::signal::ctrl_c();

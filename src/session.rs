@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use crate::analysis::{AnalysisConfig, Engine, EngineConfig, LinkEvent};
 use crate::cli::{ReplayArgs, ViewArgs};
 use crate::error::UserError;
-use crate::pipeline::{Control, Pipeline, RecordingDefaults};
-use crate::recording::{Header, Recorder, SourceInfo};
+use crate::host::live::Inputs;
+use crate::host::{Host, RecordingDefaults, SourceEvent};
+use crate::recording::{Recorder, SourceInfo};
 use crate::replay::{Replay, ReplayOptions};
 use crate::source::connect::{self, Resolved, Tuning};
 use crate::source::forward_events;
@@ -24,9 +25,11 @@ use crate::tui::{self, app::App, app::UiOptions};
 /// The client's default per-subscription buffer (async-nats).
 pub const SUBSCRIPTION_CAPACITY: usize = 65_536;
 
-/// A running session: the pipeline and the tasks feeding it.
+/// A running session: the engine host and the tasks feeding it.
 pub struct LiveSession {
-    pub pipeline: Pipeline,
+    pub host: Host,
+    /// Where the sources write (kept so the host's queues stay open).
+    pub inputs: Inputs,
     pub client: Option<Client>,
     tasks: Vec<JoinHandle<()>>,
     /// Stream readers' consumers, removed by [`LiveSession::close`].
@@ -180,15 +183,14 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
     recording.analysis = Some(crate::config::document(analysis));
     let initial = match initial_recording {
         Some(path) => {
-            let header = Header::new(now_ns(), recording.source.clone(), Vec::new())
-                .with_analysis(recording.analysis.clone());
+            let header = recording.header(now_ns());
             Some(Recorder::create(&path, header, recording.redactor.clone()).map_err(UserError)?)
         }
         None => None,
     };
-    let pipeline =
-        Pipeline::start_recording(engine, view.source.queue_capacity, recording, initial);
-    pipeline.send(Control::Link(
+    let (host, inputs) =
+        crate::host::live::start(engine, view.source.queue_capacity, recording, initial);
+    inputs.send(SourceEvent::Link(
         LinkEvent::Connected {
             version: Some(conn.client.server_info().version),
         },
@@ -198,7 +200,7 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
     let events = tokio::spawn(forward_events(
         conn.events,
         client.clone(),
-        pipeline.control.clone(),
+        inputs.events.clone(),
     ));
     let spec = CoreSpec {
         subjects,
@@ -210,8 +212,8 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         let subscribed = live::subscribe(client.clone(), spec).await?;
         tasks.push(tokio::spawn(live::pump(
             subscribed,
-            pipeline.ingest.clone(),
-            pipeline.control.clone(),
+            inputs.ingest.clone(),
+            inputs.events.clone(),
         )));
     }
     if let Some(c) = js_client.as_ref().filter(|_| polling) {
@@ -219,26 +221,27 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
             c.clone(),
             view.monitor.clone(),
             view.lag_interval,
-            pipeline.control.clone(),
+            inputs.events.clone(),
         )));
     }
     if let Some(js) = js_client.as_ref().filter(|_| wants_lag) {
         tasks.push(tokio::spawn(lag::run(
             lag::LagPoller::new(js.clone()),
             view.lag_interval,
-            pipeline.control.clone(),
+            inputs.events.clone(),
         )));
     }
     let cleanups = readers.iter().map(stream::Opened::cleanup).collect();
     for reader in readers {
         tasks.push(tokio::spawn(stream::pump(
             reader,
-            pipeline.ingest.clone(),
-            pipeline.control.clone(),
+            inputs.ingest.clone(),
+            inputs.events.clone(),
         )));
     }
     Ok(LiveSession {
-        pipeline,
+        host,
+        inputs,
         client: Some(client),
         tasks,
         cleanups,
@@ -247,9 +250,10 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
 
 impl LiveSession {
     /// A session fed by something other than a NATS connection.
-    pub fn offline(pipeline: Pipeline) -> Self {
+    pub fn offline(host: Host, inputs: Inputs) -> Self {
         LiveSession {
-            pipeline,
+            host,
+            inputs,
             client: None,
             tasks: Vec::new(),
             cleanups: Vec::new(),
@@ -258,13 +262,8 @@ impl LiveSession {
 
     /// Runs the TUI until the user quits, then stops everything.
     pub async fn run_tui(self, ui: UiOptions) -> Result<()> {
-        let app = App::new(self.pipeline.snapshots.borrow().clone(), ui);
-        let result = tui::run(
-            app,
-            self.pipeline.snapshots.clone(),
-            self.pipeline.control.clone(),
-        )
-        .await;
+        let app = App::new(self.host.snapshots.borrow().clone(), ui);
+        let result = tui::run(app, self.host.snapshots.clone(), self.host.requests.clone()).await;
         self.close().await;
         result
     }
@@ -285,7 +284,7 @@ impl LiveSession {
         for t in &self.tasks {
             t.abort();
         }
-        self.pipeline.shutdown()
+        self.host.shutdown()
     }
 }
 
@@ -322,7 +321,7 @@ pub async fn replay_tui(args: &ReplayArgs, ui: UiOptions, analysis: &AnalysisCon
     )
     .map_err(UserError)?;
     let app = App::new(replay.snapshots.borrow().clone(), ui);
-    let result = tui::run(app, replay.snapshots.clone(), replay.control.clone()).await;
+    let result = tui::run(app, replay.snapshots.clone(), replay.requests.clone()).await;
     replay.stop();
     result
 }

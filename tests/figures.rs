@@ -17,7 +17,7 @@ use flowscope::analysis::snapshot::LinkState;
 use flowscope::analysis::{Engine, EngineConfig, Snapshot};
 use flowscope::cli::ViewArgs;
 use flowscope::envelope::Envelope;
-use flowscope::pipeline::{Control, Pipeline, RecordingDefaults};
+use flowscope::host::{RecordingDefaults, Request};
 use flowscope::recording::Reader;
 use flowscope::replay::{Replay, ReplayOptions};
 use flowscope::session::{self, AttachOptions};
@@ -278,22 +278,21 @@ async fn stream_reads_show_when_each_message_was_published() {
 #[test]
 fn a_recording_started_mid_session_says_it_records_from_now_on() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = Pipeline::start_with(
+    let (host, inputs) = flowscope::host::live::start(
         Engine::new(EngineConfig::default()),
         1024,
         RecordingDefaults {
             dir: dir.path().to_path_buf(),
             ..RecordingDefaults::default()
         },
+        None,
     );
     for i in 0..3 {
-        pipeline.ingest.offer(Envelope::new(T0 + i, "a.b", "{}"));
+        inputs.ingest.offer(Envelope::new(T0 + i, "a.b", "{}"));
     }
-    wait_for(&pipeline.snapshots, "3 events", |s| {
-        s.status.total_events == 3
-    });
-    pipeline.send(Control::ToggleRecording);
-    let s = wait_for(&pipeline.snapshots, "the recording", |s| {
+    wait_for(&host.snapshots, "3 events", |s| s.status.total_events == 3);
+    host.send(Request::ToggleRecording);
+    let s = wait_for(&host.snapshots, "the recording", |s| {
         s.status.recording.is_some()
     });
     let notice = s.status.notice.clone().unwrap_or_default();
@@ -301,8 +300,8 @@ fn a_recording_started_mid_session_says_it_records_from_now_on() {
         notice.contains("from now on (the 3 events before are not in it)"),
         "{notice}"
     );
-    pipeline.send(Control::ToggleRecording);
-    let s = wait_for(&pipeline.snapshots, "the stop", |s| {
+    host.send(Request::ToggleRecording);
+    let s = wait_for(&host.snapshots, "the stop", |s| {
         s.status.recording.is_none()
     });
     assert!(
@@ -315,7 +314,7 @@ fn a_recording_started_mid_session_says_it_records_from_now_on() {
         s.status.notice
     );
     // The notice passes: it is not shown for the rest of the session.
-    wait_for(&pipeline.snapshots, "the notice to pass", |s| {
+    wait_for(&host.snapshots, "the notice to pass", |s| {
         s.status.notice.is_none()
     });
 }

@@ -174,7 +174,7 @@ async fn internal_traffic_is_excluded_unless_asked_for() {
 
     let snap = support::wait_for(&quiet, WAIT, "app.event", |s| s.status.total_events >= 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let snap2 = quiet.pipeline.snapshots.borrow().clone();
+    let snap2 = quiet.host.snapshots.borrow().clone();
     let subjects: Vec<&str> = snap2.events.iter().map(|e| &*e.env.subject).collect();
     assert_eq!(
         subjects,

@@ -609,7 +609,7 @@ fn publish_dry_run_selects_by_subject_and_time() {
 
 #[tokio::test]
 async fn in_a_live_session_r_starts_and_stops_recordings_and_the_status_bar_shows_rec() {
-    use flowscope::pipeline::{Control, RecordingDefaults};
+    use flowscope::host::{RecordingDefaults, Request};
     use flowscope::session::{self, AttachOptions};
     let server = support::server();
     let dir = tempfile::tempdir().unwrap();
@@ -636,7 +636,7 @@ async fn in_a_live_session_r_starts_and_stops_recordings_and_the_status_bar_show
     .await;
 
     // `r` stops the recording --record started, `r` again starts a new one.
-    live.pipeline.send(Control::ToggleRecording);
+    live.host.send(Request::ToggleRecording);
     let s = support::wait_for(&live, Duration::from_secs(10), "stopped", |s| {
         s.status.recording.is_none()
     })
@@ -650,7 +650,7 @@ async fn in_a_live_session_r_starts_and_stops_recordings_and_the_status_bar_show
         "{:?}",
         s.status.notice
     );
-    live.pipeline.send(Control::ToggleRecording);
+    live.host.send(Request::ToggleRecording);
     // Events and controls reach the engine on separate channels: publish
     // once the new recording is open, or some may come before it.
     support::wait_for(&live, Duration::from_secs(10), "recording again", |s| {
@@ -675,7 +675,7 @@ async fn in_a_live_session_r_starts_and_stops_recordings_and_the_status_bar_show
         "{name}"
     );
     assert!(screen.contains(&format!("● REC {name} 5")), "{screen}");
-    live.pipeline.send(Control::ToggleRecording);
+    live.host.send(Request::ToggleRecording);
     support::wait_for(&live, Duration::from_secs(10), "stopped again", |s| {
         s.status.recording.is_none()
     })

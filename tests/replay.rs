@@ -14,7 +14,7 @@ use flowscope::analysis::filter::Filter;
 use flowscope::analysis::playback::{self as replay, Target, Transport};
 use flowscope::analysis::{Engine, EngineConfig, Snapshot};
 use flowscope::format::{self, TimeZone};
-use flowscope::pipeline::Control;
+use flowscope::host::Request;
 use flowscope::recording::{Reader, Record};
 use flowscope::replay::{Replay, ReplayOptions};
 use flowscope::tui::app::{App, UiOptions};
@@ -219,8 +219,8 @@ fn fingerprint(s: &Snapshot) -> String {
 
 fn seek(replay: &Replay, target: Target) -> Arc<Snapshot> {
     replay
-        .control
-        .send(Control::Transport(Transport::GoTo(target)))
+        .requests
+        .send(Request::Transport(Transport::GoTo(target)))
         .unwrap();
     let before = replay.snapshots.borrow().generation;
     // The seek is done when a later snapshot is no longer waiting for it.
@@ -277,8 +277,8 @@ fn a_seek_shows_what_a_straight_run_to_that_point_shows() {
     }
     // A filter stays applied across seeks, back and forth.
     replay
-        .control
-        .send(Control::Filter(Some(Filter::parse("orders.*").unwrap())))
+        .requests
+        .send(Request::Filter(Some(Filter::parse("orders.*").unwrap())))
         .unwrap();
     for n in [9_000, 2_000] {
         check(&path, &replay, Target::Events(n), Some("orders.*"));
@@ -309,7 +309,7 @@ fn transport_controls_step_jump_and_change_speed() {
         T0 + 20_000 * MS,
         "--start puts the clock there"
     );
-    let send = |t: Transport| replay.control.send(Control::Transport(t)).unwrap();
+    let send = |t: Transport| replay.requests.send(Request::Transport(t)).unwrap();
     send(Transport::Step);
     let s = wait(&replay, "a step", |s| {
         status(s).events_played == 201 && !status(s).playing
@@ -381,7 +381,7 @@ fn the_replay_screen_has_a_timeline_and_takes_go_to() {
     let press = |app: &mut App, code: crossterm::event::KeyCode| {
         app.on_key(crossterm::event::KeyEvent::from(code));
         for c in app.take_outbox() {
-            replay.control.send(c).unwrap();
+            replay.requests.send(c).unwrap();
         }
     };
     use crossterm::event::KeyCode::{Char, Enter};

@@ -82,7 +82,7 @@ fn sequences(snap: &Snapshot) -> Vec<u64> {
 async fn exactly(live: &LiveSession, n: usize) -> Vec<u64> {
     support::wait_for(live, WAIT, &format!("{n} events"), |s| s.events.len() >= n).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    sequences(&live.pipeline.snapshots.borrow())
+    sequences(&live.host.snapshots.borrow())
 }
 
 #[tokio::test]
@@ -122,10 +122,10 @@ async fn every_start_point_delivers_exactly_the_expected_sequences() {
     // new: nothing stored before, everything stored after.
     let live = read(&url, spec("SP", StartSpec::New)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(live.pipeline.snapshots.borrow().events.is_empty());
+    assert!(live.host.snapshots.borrow().events.is_empty());
     publish(&js, "sp", 11, 3).await;
     assert_eq!(exactly(&live, 3).await, vec![11, 12, 13]);
-    let snap = live.pipeline.snapshots.borrow().clone();
+    let snap = live.host.snapshots.borrow().clone();
     let reader = &snap.status.readers[0];
     assert_eq!(reader.stream, "SP");
     assert_eq!(reader.mode, ReadMode::Ordered);
@@ -198,7 +198,7 @@ async fn a_server_restart_mid_read_neither_repeats_nor_skips() {
         (1..=3_500).collect::<Vec<u64>>(),
         "every stored message exactly once, in order"
     );
-    let snap = live.pipeline.snapshots.borrow().clone();
+    let snap = live.host.snapshots.borrow().clone();
     assert!(
         snap.status.readers[0].restarts >= 1,
         "the reader was recreated: {:?}",
@@ -247,7 +247,7 @@ async fn work_queue_streams_are_read_by_sequence_and_say_so() {
     assert_eq!(exactly(&live, 5).await, vec![1, 2, 3, 4, 5]);
     publish(&js, "wq", 6, 2).await;
     assert_eq!(exactly(&live, 7).await, (1..=7).collect::<Vec<u64>>());
-    let snap = live.pipeline.snapshots.borrow().clone();
+    let snap = live.host.snapshots.borrow().clone();
     let reader = &snap.status.readers[0];
     assert_eq!(reader.mode, ReadMode::DirectGet);
     assert!(
@@ -277,7 +277,7 @@ async fn interest_streams_warn_that_the_reader_holds_messages_back() {
     let live = read(&url, spec("INT", StartSpec::New)).await;
     publish(&js, "int", 1, 2).await;
     assert_eq!(exactly(&live, 2).await, vec![1, 2]);
-    let snap = live.pipeline.snapshots.borrow().clone();
+    let snap = live.host.snapshots.borrow().clone();
     let warning = snap.status.readers[0].warning.clone().unwrap_or_default();
     assert!(warning.contains("holds messages back"), "{warning}");
     live.stop();

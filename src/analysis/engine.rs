@@ -314,6 +314,11 @@ impl Engine {
         self.next_index
     }
 
+    /// The event ingested last, as stored (while it is retained).
+    pub fn newest(&self) -> Option<&Arc<StoredEvent>> {
+        self.store.events().back()
+    }
+
     /// Continues the snapshot numbering of `previous` (an engine this one
     /// replaces, as after a seek), so generations keep increasing.
     pub fn continue_generations(&mut self, previous: &Engine) {

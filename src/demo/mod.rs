@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 use crate::analysis::{AnalysisConfig, Engine, EngineConfig, LinkEvent};
 use crate::cli::{ConnArgs, DemoArgs};
 use crate::error::UserError;
-use crate::pipeline::{Control, Ingest, Pipeline};
+use crate::host::SourceEvent;
+use crate::host::live::Ingest;
 use crate::session;
 use crate::source::connect::{self, Resolved, Tuning};
 use crate::source::live::now_ns;
@@ -266,7 +267,7 @@ async fn run_with_server(args: &DemoArgs, ui: UiOptions, analysis: &AnalysisConf
     let sim_task =
         tokio::spawn(async move { drive(sim, &mut NatsSink(client), rate, duration, token).await });
     let live = session::attach(&resolved, vec![">".into()], &args.view, analysis).await?;
-    live.pipeline.send(Control::Notice(Some(format!(
+    live.inputs.send(SourceEvent::Notice(Some(format!(
         "demo: private nats-server at {} with a simulated order system ({} ev/s)",
         server.url(),
         args.rate
@@ -291,10 +292,10 @@ async fn run_in_process(
         analysis: analysis.clone(),
         ..EngineConfig::default()
     });
-    let pipeline = Pipeline::start_with(
+    let (host, inputs) = crate::host::live::start(
         engine,
         args.view.source.queue_capacity,
-        crate::pipeline::RecordingDefaults {
+        crate::host::RecordingDefaults {
             source: crate::recording::SourceInfo {
                 kind: "demo".into(),
                 ..Default::default()
@@ -302,11 +303,12 @@ async fn run_in_process(
             analysis: Some(crate::config::document(analysis)),
             ..Default::default()
         },
+        None,
     );
-    pipeline.send(Control::Link(LinkEvent::Offline, now_ns()));
-    pipeline.send(Control::Notice(Some(notice)));
+    inputs.send(SourceEvent::Link(LinkEvent::Offline, now_ns()));
+    inputs.send(SourceEvent::Notice(Some(notice)));
     let cancel = CancellationToken::new();
-    let mut sink = EngineSink(pipeline.ingest.clone());
+    let mut sink = EngineSink(inputs.ingest.clone());
     let (sim, rate, duration, token) = (
         Simulation::new(args.into()),
         args.rate,
@@ -314,7 +316,7 @@ async fn run_in_process(
         cancel.clone(),
     );
     let sim_task = tokio::spawn(async move { drive(sim, &mut sink, rate, duration, token).await });
-    let live = session::LiveSession::offline(pipeline);
+    let live = session::LiveSession::offline(host, inputs);
     let result = live.run_tui(ui).await;
     cancel.cancel();
     let _ = sim_task.await;

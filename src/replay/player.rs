@@ -1,7 +1,7 @@
-//! The player: a thread that reads a recording as a stream and feeds its
-//! records to the engine at their recorded pace (scaled by the speed),
-//! publishing snapshots like the live pipeline. It takes the same control
-//! messages as live sessions (filters) plus the transport controls.
+//! The player: a feed for the engine host that reads a recording as a
+//! stream and hands its records to the engine at their recorded pace
+//! (scaled by the speed), and carries out the transport controls: pause,
+//! speed, step, and seeks from the indexer's checkpoints.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, Select, Sender};
 use tokio::sync::watch;
 
 use super::index::{self, Index, SharedIndex};
-use crate::analysis::filter::Filter;
 use crate::analysis::playback::{ReplayStatus, Target, Transport, next_speed};
 use crate::analysis::{Engine, EngineConfig, Snapshot};
-use crate::pipeline::{Control, SNAPSHOT_INTERVAL};
+use crate::host::recorder::{RecordingDefaults, Recordings};
+use crate::host::{Core, Feed, Flow, Host, Request};
 use crate::recording::ReadAhead;
 use crate::recording::Record;
 use crate::recording::reader::{Position, Reader};
@@ -58,12 +58,13 @@ impl Default for ReplayOptions {
     }
 }
 
-/// A running replay.
+/// A running replay: the player on the engine host, and the indexer.
 pub struct Replay {
-    pub control: Sender<Control>,
+    pub requests: Sender<Request>,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    host: Option<Host>,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    indexer: Option<JoinHandle<()>>,
 }
 
 impl Replay {
@@ -81,32 +82,37 @@ impl Replay {
             stop.clone(),
         )
         .map_err(|e| format!("cannot start reading {}: {e}", path.display()))?;
-        let (ctl_tx, ctl_rx) = unbounded();
-        let engine = Engine::new(cfg.clone());
-        let mut player = Player::new(path.to_path_buf(), cfg, reader, engine, shared, opts);
-        let (snap_tx, snap_rx) = watch::channel(Arc::new(player.snapshot(true)));
-        let stop_player = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("flowscope-player".into())
-            .spawn(move || player.run(ctl_rx, snap_tx, stop_player))
-            .map_err(|e| format!("cannot start the player: {e}"))?;
+        let mut core = Core::new(
+            Engine::new(cfg.clone()),
+            Recordings::new(RecordingDefaults::default(), None),
+        );
+        let player = Player::new(path.to_path_buf(), cfg, reader, shared, opts, &mut core);
+        let host = Host::spawn(core, player);
         Ok(Replay {
-            control: ctl_tx,
-            snapshots: snap_rx,
+            requests: host.requests.clone(),
+            snapshots: host.snapshots.clone(),
+            host: Some(host),
             stop,
-            threads: vec![thread, indexer],
+            indexer: Some(indexer),
         })
     }
 
-    /// Stops both threads.
+    /// Sends a request to the player.
+    pub fn send(&self, r: Request) {
+        let _ = self.requests.send(r);
+    }
+
+    /// Stops the player and the indexer.
     pub fn stop(mut self) {
         self.halt();
     }
 
     fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.control.send(Control::Shutdown);
-        for t in self.threads.drain(..) {
+        if let Some(host) = self.host.take() {
+            host.shutdown();
+        }
+        if let Some(t) = self.indexer.take() {
             let _ = t.join();
         }
     }
@@ -118,10 +124,10 @@ impl Drop for Replay {
     }
 }
 
+/// The feed that plays a recording.
 struct Player {
     path: PathBuf,
     cfg: EngineConfig,
-    engine: Engine,
     /// Parses ahead on its own thread, so playing forward after a seek
     /// overlaps reading and analysis.
     reader: ReadAhead,
@@ -135,7 +141,6 @@ struct Player {
     /// Wall instant and replay clock when pacing last restarted.
     anchor: (Instant, i64),
     index: SharedIndex,
-    filter: Option<Filter>,
     start_ns: i64,
     /// A seek waiting for the indexer to get there.
     pending: Option<Target>,
@@ -144,7 +149,6 @@ struct Player {
     /// The next snapshot must copy the tables anew (after a jump in the
     /// position, old tables would show counts of another point).
     force_fresh: bool,
-    subjects_copied: Instant,
     notice_shown: bool,
     tz: crate::format::TimeZone,
 }
@@ -158,9 +162,9 @@ impl Player {
         path: PathBuf,
         cfg: EngineConfig,
         mut reader: ReadAhead,
-        engine: Engine,
         index: SharedIndex,
         opts: ReplayOptions,
+        core: &mut Core,
     ) -> Player {
         let next = reader.next();
         let start_ns = reader
@@ -173,7 +177,6 @@ impl Player {
         let mut p = Player {
             path,
             cfg,
-            engine,
             reader,
             next,
             events: 0,
@@ -182,17 +185,15 @@ impl Player {
             clock: start_ns,
             anchor: (Instant::now(), start_ns),
             index,
-            filter: None,
             start_ns,
             pending: None,
             last_t: start_ns,
             force_fresh: true,
-            subjects_copied: Instant::now(),
             notice_shown: false,
             tz: opts.tz,
         };
         if let Some(offset) = opts.start_offset_ns {
-            p.seek(Target::Time(start_ns.saturating_add(offset)));
+            p.seek(core, Target::Time(start_ns.saturating_add(offset)));
         }
         p
     }
@@ -202,7 +203,7 @@ impl Player {
     }
 
     /// Applies the next record.
-    fn step_record(&mut self) -> bool {
+    fn step_record(&mut self, core: &mut Core) -> bool {
         let Some(record) = self.next.take() else {
             return false;
         };
@@ -211,13 +212,13 @@ impl Player {
         }
         self.clock = self.clock.max(record.time());
         self.last_t = self.last_t.max(record.time());
-        record.apply(&mut self.engine);
+        core.apply(record);
         self.next = self.reader.next();
         true
     }
 
     /// Applies records up to `target` (not beyond).
-    fn fast_forward(&mut self, target: Target) {
+    fn fast_forward(&mut self, core: &mut Core, target: Target) {
         while let Some(r) = &self.next {
             // Records between events (connection changes, drop counts)
             // belong to the time before the next event.
@@ -228,7 +229,7 @@ impl Player {
             if stop {
                 break;
             }
-            self.step_record();
+            self.step_record(core);
         }
         if let Target::Time(t) = target {
             self.clock = self.clock.max(t.min(self.end_ns().unwrap_or(t)));
@@ -263,7 +264,7 @@ impl Player {
     /// Goes to `target` from the nearest checkpoint before it (or the
     /// start), unless playing on from here is shorter. A target the indexer
     /// has not reached waits for it (see [`Player::should_wait`]).
-    fn seek(&mut self, target: Target) {
+    fn seek(&mut self, core: &mut Core, target: Target) {
         self.pending = None;
         if self.should_wait(target) {
             self.pending = Some(target);
@@ -290,61 +291,23 @@ impl Player {
                 Ok(mut reader) => {
                     self.next = reader.next();
                     self.reader = reader;
-                    let mut engine = engine;
-                    engine.continue_generations(&self.engine);
-                    self.engine = engine;
+                    core.replace_engine(engine);
                     self.events = events;
                     self.clock = t;
                     self.last_t = t;
-                    if self.filter.is_some() {
-                        self.engine.set_filter(self.filter.clone());
-                    }
                 }
                 Err(e) => {
-                    self.engine.set_notice(Some(format!("cannot seek: {e}")));
+                    core.engine.set_notice(Some(format!("cannot seek: {e}")));
                     return;
                 }
             }
         }
-        self.fast_forward(target);
+        self.fast_forward(core, target);
         self.force_fresh = true;
         self.reanchor();
     }
 
-    fn transport(&mut self, t: Transport) {
-        match t {
-            Transport::TogglePause => {
-                self.playing = !self.playing;
-                if self.playing && self.next.is_none() {
-                    // At the end: play again from the start.
-                    self.seek(Target::Events(0));
-                }
-                self.reanchor();
-            }
-            Transport::Faster => {
-                self.speed = next_speed(self.speed, true);
-                self.reanchor();
-            }
-            Transport::Slower => {
-                self.speed = next_speed(self.speed, false);
-                self.reanchor();
-            }
-            Transport::Step => {
-                self.playing = false;
-                self.force_fresh = true;
-                self.fast_forward(Target::Events(self.events + 1));
-                self.reanchor();
-            }
-            Transport::Jump(d) => self.seek(Target::Time(
-                self.clock.saturating_add(d).max(self.start_ns),
-            )),
-            Transport::Start => self.seek(Target::Events(0)),
-            Transport::End => self.seek(Target::Events(u64::MAX)),
-            Transport::GoTo(target) => self.seek(target),
-        }
-    }
-
-    fn status(&mut self) -> ReplayStatus {
+    fn replay_status(&self) -> ReplayStatus {
         let ix = lock(&self.index);
         // At the end the player knows the length even before the indexer.
         let at_end = self.next.is_none() && self.pending.is_none();
@@ -373,120 +336,145 @@ impl Player {
         }
     }
 
-    fn snapshot(&mut self, fresh: bool) -> Snapshot {
-        if !self.notice_shown {
-            let warnings = lock(&self.index).warnings.clone();
-            let (own, _) = self.reader.warnings();
-            if let Some(w) = warnings.first().or(own.first()) {
-                self.engine.set_notice(Some(w.clone()));
-                self.notice_shown = true;
-            }
+    /// Shows the first warning about the file, once.
+    fn show_warning(&mut self, core: &mut Core) {
+        if self.notice_shown {
+            return;
         }
-        self.engine.tick(self.clock);
-        let status = self.status();
-        let mut snap = self.engine.snapshot_with(fresh);
-        snap.replay = Some(Arc::new(status));
-        snap
+        let warnings = lock(&self.index).warnings.clone();
+        let (own, _) = self.reader.warnings();
+        if let Some(w) = warnings.first().or(own.first()) {
+            core.engine.set_notice(Some(w.clone()));
+            self.notice_shown = true;
+        }
     }
 
-    fn run(
-        mut self,
-        ctl: Receiver<Control>,
-        snaps: watch::Sender<Arc<Snapshot>>,
-        stop: Arc<AtomicBool>,
-    ) {
-        let mut next_publish = Instant::now();
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                return;
+    /// How long until the next thing to do.
+    fn wait(&self, until: Instant) -> Duration {
+        let mut wait = until.saturating_duration_since(Instant::now());
+        if self.pending.is_some() {
+            // Look at the indexer again soon; play nothing meanwhile.
+            wait = wait.min(PENDING_POLL);
+        } else if self.playing && self.speed.is_finite() {
+            if let Some(r) = &self.next {
+                let due = (r.time() - self.anchor.1) as f64 / self.speed;
+                let due = self.anchor.0 + Duration::from_nanos(due.max(0.0) as u64);
+                wait = wait.min(due.saturating_duration_since(Instant::now()));
             }
-            if let Some(target) = self.pending
-                && !self.should_wait(target)
-            {
-                self.seek(target);
-                // The length was not known when the seek was asked for.
-                if let Some(why) =
-                    crate::analysis::playback::goto::outside(target, &self.status(), self.tz)
-                {
-                    self.engine
-                        .set_notice(Some(format!("go to: {why}; showing the end")));
-                }
-                next_publish = Instant::now();
+        } else if self.playing {
+            wait = Duration::ZERO;
+        }
+        wait
+    }
+
+    /// Plays what is due at the current speed.
+    fn play(&mut self, core: &mut Core) {
+        if self.speed.is_finite() {
+            let elapsed = self.anchor.0.elapsed().as_nanos() as f64 * self.speed;
+            let now = self.anchor.1.saturating_add(elapsed as i64);
+            let mut n = 0;
+            while self.next.as_ref().is_some_and(|r| r.time() <= now) && n < MAX_BATCH {
+                self.step_record(core);
+                n += 1;
             }
-            // Wait for a control message, the next record, or the next frame.
-            let mut wait = next_publish.saturating_duration_since(Instant::now());
-            if self.pending.is_some() {
-                // Look at the indexer again soon; play nothing meanwhile.
-                wait = wait.min(PENDING_POLL);
-            } else if self.playing && self.speed.is_finite() {
-                if let Some(r) = &self.next {
-                    let due = (r.time() - self.anchor.1) as f64 / self.speed;
-                    let due = self.anchor.0 + Duration::from_nanos(due.max(0.0) as u64);
-                    wait = wait.min(due.saturating_duration_since(Instant::now()));
+            self.clock = self
+                .clock
+                .max(now.min(self.next.as_ref().map_or(now, Record::time)));
+        } else {
+            for _ in 0..MAX_BATCH {
+                if !self.step_record(core) {
+                    break;
                 }
-            } else if self.playing {
-                wait = Duration::ZERO;
-            }
-            let mut dirty = false;
-            match ctl.recv_timeout(wait) {
-                Ok(c) => {
-                    for c in std::iter::once(c).chain(ctl.try_iter()) {
-                        match c {
-                            Control::Shutdown => return,
-                            Control::Filter(f) => {
-                                self.filter = f.clone();
-                                self.engine.set_filter(f);
-                            }
-                            Control::Transport(t) => self.transport(t),
-                            Control::Notice(n) => self.engine.set_notice(n),
-                            Control::ToggleRecording | Control::Record(_) => {
-                                self.engine.set_notice(Some(
-                                    "a replay is not recorded again; record live sessions".into(),
-                                ))
-                            }
-                            _ => {}
-                        }
-                    }
-                    dirty = true;
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            }
-            if self.playing && self.pending.is_none() {
-                if self.speed.is_finite() {
-                    let elapsed = self.anchor.0.elapsed().as_nanos() as f64 * self.speed;
-                    let now = self.anchor.1.saturating_add(elapsed as i64);
-                    let mut n = 0;
-                    while self.next.as_ref().is_some_and(|r| r.time() <= now) && n < MAX_BATCH {
-                        self.step_record();
-                        n += 1;
-                    }
-                    self.clock = self
-                        .clock
-                        .max(now.min(self.next.as_ref().map_or(now, Record::time)));
-                } else {
-                    for _ in 0..MAX_BATCH {
-                        if !self.step_record() {
-                            break;
-                        }
-                    }
-                }
-                if self.next.is_none() {
-                    self.playing = false;
-                    self.force_fresh = true;
-                    dirty = true;
-                }
-            }
-            if dirty || Instant::now() >= next_publish {
-                let fresh = self.force_fresh
-                    || self.subjects_copied.elapsed() >= Duration::from_millis(500);
-                if fresh {
-                    self.subjects_copied = Instant::now();
-                    self.force_fresh = false;
-                }
-                snaps.send_replace(Arc::new(self.snapshot(fresh)));
-                next_publish = Instant::now() + SNAPSHOT_INTERVAL;
             }
         }
+    }
+}
+
+impl Feed for Player {
+    fn pump(&mut self, core: &mut Core, requests: &Receiver<Request>, until: Instant) -> Flow {
+        self.show_warning(core);
+        if let Some(target) = self.pending
+            && !self.should_wait(target)
+        {
+            self.seek(core, target);
+            // The length was not known when the seek was asked for.
+            if let Some(why) =
+                crate::analysis::playback::goto::outside(target, &self.replay_status(), self.tz)
+            {
+                core.engine
+                    .set_notice(Some(format!("go to: {why}; showing the end")));
+            }
+            return Flow::Changed;
+        }
+        let wait = self.wait(until);
+        if !wait.is_zero() {
+            let mut sel = Select::new();
+            sel.recv(requests);
+            if sel.ready_timeout(wait).is_ok() {
+                return Flow::Busy;
+            }
+        }
+        if !self.playing || self.pending.is_some() {
+            return Flow::Idle;
+        }
+        self.play(core);
+        if self.next.is_none() {
+            self.playing = false;
+            self.force_fresh = true;
+            return Flow::Changed;
+        }
+        Flow::Busy
+    }
+
+    fn transport(&mut self, core: &mut Core, t: Transport) {
+        match t {
+            Transport::TogglePause => {
+                self.playing = !self.playing;
+                if self.playing && self.next.is_none() {
+                    // At the end: play again from the start.
+                    self.seek(core, Target::Events(0));
+                }
+                self.reanchor();
+            }
+            Transport::Faster => {
+                self.speed = next_speed(self.speed, true);
+                self.reanchor();
+            }
+            Transport::Slower => {
+                self.speed = next_speed(self.speed, false);
+                self.reanchor();
+            }
+            Transport::Step => {
+                self.playing = false;
+                self.force_fresh = true;
+                self.fast_forward(core, Target::Events(self.events + 1));
+                self.reanchor();
+            }
+            Transport::Jump(d) => self.seek(
+                core,
+                Target::Time(self.clock.saturating_add(d).max(self.start_ns)),
+            ),
+            Transport::Start => self.seek(core, Target::Events(0)),
+            Transport::End => self.seek(core, Target::Events(u64::MAX)),
+            Transport::GoTo(target) => self.seek(core, target),
+        }
+    }
+
+    fn finish(&mut self, _core: &mut Core) {}
+
+    fn clock(&self) -> Option<i64> {
+        Some(self.clock)
+    }
+
+    fn status(&mut self) -> Option<ReplayStatus> {
+        Some(self.replay_status())
+    }
+
+    fn records(&self) -> bool {
+        false
+    }
+
+    fn fresh_tables(&mut self) -> bool {
+        std::mem::take(&mut self.force_fresh)
     }
 }

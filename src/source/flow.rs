@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::live::now_ns;
 use crate::analysis::flow::{Connection, FlowPoll, Subscription};
-use crate::pipeline::Control;
+use crate::host::SourceEvent;
 
 const SUBJECT: &str = "$SYS.REQ.ACCOUNT.PING.CONNZ";
 /// Connections asked for per server.
@@ -209,7 +209,7 @@ pub async fn run(
     client: Client,
     monitor: Option<String>,
     interval: Duration,
-    control: Sender<Control>,
+    control: Sender<SourceEvent>,
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -224,7 +224,10 @@ pub async fn run(
             }
             None => poll(&client).await,
         };
-        if control.send(Control::Flow(now_ns(), Box::new(p))).is_err() {
+        if control
+            .send(SourceEvent::Flow(now_ns(), Box::new(p)))
+            .is_err()
+        {
             return;
         }
     }

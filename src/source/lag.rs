@@ -15,7 +15,7 @@ use futures::StreamExt;
 use super::live::now_ns;
 use super::stream::READER_DESCRIPTION;
 use crate::analysis::lag::{ConsumerConfig, ConsumerState, LagPoll, StreamState};
-use crate::pipeline::Control;
+use crate::host::SourceEvent;
 
 /// Default `--lag-interval`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
@@ -223,7 +223,7 @@ async fn list_consumers(js: &Context, name: &str) -> (Vec<ConsumerState>, Option
 }
 
 /// Polls every `interval` until the engine stops.
-pub async fn run(mut poller: LagPoller, interval: Duration, control: Sender<Control>) {
+pub async fn run(mut poller: LagPoller, interval: Duration, control: Sender<SourceEvent>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let limit = (interval * 5).max(Duration::from_secs(10));
@@ -240,7 +240,7 @@ pub async fn run(mut poller: LagPoller, interval: Duration, control: Sender<Cont
             },
         };
         if control
-            .send(Control::Lag(now_ns(), Box::new(poll)))
+            .send(SourceEvent::Lag(now_ns(), Box::new(poll)))
             .is_err()
         {
             return;

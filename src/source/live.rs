@@ -14,7 +14,8 @@ use crossbeam_channel::Sender;
 use futures::StreamExt;
 
 use crate::envelope::{Envelope, JsMeta};
-use crate::pipeline::{Control, Ingest};
+use crate::host::SourceEvent;
+use crate::host::live::Ingest;
 use crate::subject::is_internal_message;
 
 /// How often the client drop count is confirmed while the reader is idle.
@@ -162,7 +163,7 @@ pub async fn subscribe(client: Client, spec: CoreSpec) -> color_eyre::Result<Sub
 }
 
 /// Pumps messages into the ingest queue until the client closes.
-pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Control>) {
+pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<SourceEvent>) {
     let Subscribed {
         client,
         spec,
@@ -197,13 +198,13 @@ pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Contro
                     }
                     ingest.offer(envelope_of(&msg, now_ns()));
                 } else if replies.answers(msg.subject.as_str()) {
-                    let _ = control.send(Control::Answered(msg.subject.as_str().into()));
+                    let _ = control.send(SourceEvent::Answered(msg.subject.as_str().into()));
                 }
                 if received.is_multiple_of(4096) {
                     let n = drops.busy_sample(in_messages(), received, buffered);
                     if n != reported {
                         reported = n;
-                        let _ = control.send(Control::ClientDrops(n));
+                        let _ = control.send(SourceEvent::ClientDrops(n));
                     }
                 }
             }
@@ -213,7 +214,7 @@ pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Contro
                 if n != reported {
                     tracing::warn!(dropped = n, "the NATS client dropped messages (slow consumer)");
                     reported = n;
-                    let _ = control.send(Control::ClientDrops(n));
+                    let _ = control.send(SourceEvent::ClientDrops(n));
                 }
             }
         }

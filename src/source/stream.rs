@@ -28,7 +28,8 @@ use super::start::StartSpec;
 use crate::analysis::snapshot::{ReadMode, ReaderStatus};
 use crate::envelope::{Envelope, JsMeta};
 use crate::error::{UserError, user_error};
-use crate::pipeline::{Control, Ingest};
+use crate::host::SourceEvent;
+use crate::host::live::Ingest;
 use crate::subject::SubjectPattern;
 
 /// The description every flowscope reader carries; the lag view hides
@@ -261,9 +262,9 @@ async fn no_stream(js: &Context, name: &str, why: &str) -> UserError {
 }
 
 /// Reads the stream into the ingest queue until the engine stops.
-pub async fn pump(opened: Opened, ingest: Ingest, control: Sender<Control>) {
+pub async fn pump(opened: Opened, ingest: Ingest, control: Sender<SourceEvent>) {
     let status = opened.status();
-    let _ = control.send(Control::Reader(status.clone()));
+    let _ = control.send(SourceEvent::Reader(status.clone()));
     match opened.mode {
         ReadMode::Ordered => ordered(opened, status, ingest, control).await,
         ReadMode::DirectGet => direct(opened, status, ingest, control).await,
@@ -328,7 +329,7 @@ async fn ordered(
     mut opened: Opened,
     mut status: ReaderStatus,
     ingest: Ingest,
-    control: Sender<Control>,
+    control: Sender<SourceEvent>,
 ) {
     let mut attempt = 0usize;
     loop {
@@ -344,7 +345,7 @@ async fn ordered(
         tracing::warn!(stream = %status.stream, last_seq = status.last_seq, %reason, "recreating the stream reader");
         status.restarts += 1;
         status.state = Some(format!("recreating reader: {reason}"));
-        if control.send(Control::Reader(status.clone())).is_err() {
+        if control.send(SourceEvent::Reader(status.clone())).is_err() {
             return;
         }
         tokio::time::sleep(RETRY[attempt.min(RETRY.len() - 1)]).await;
@@ -358,7 +359,7 @@ async fn run_consumer(
     ready: Option<Consumer<pull::Config>>,
     status: &mut ReaderStatus,
     ingest: &Ingest,
-    control: &Sender<Control>,
+    control: &Sender<SourceEvent>,
 ) -> Ended {
     let consumer = match ready {
         Some(c) => c,
@@ -387,7 +388,7 @@ async fn run_consumer(
             return Ended::Recreate(format!("cannot pull: {e}"));
         }
     };
-    if status.state.take().is_some() && control.send(Control::Reader(status.clone())).is_err() {
+    if status.state.take().is_some() && control.send(SourceEvent::Reader(status.clone())).is_err() {
         return Ended::Stopped;
     }
     let mut expected_cseq = 1u64;
@@ -399,7 +400,7 @@ async fn run_consumer(
         if due && *status != reported {
             reported = status.clone();
             reported_at = std::time::Instant::now();
-            if control.send(Control::Reader(reported.clone())).is_err() {
+            if control.send(SourceEvent::Reader(reported.clone())).is_err() {
                 break Ended::Stopped;
             }
         }
@@ -447,7 +448,7 @@ async fn direct(
     opened: Opened,
     mut status: ReaderStatus,
     ingest: Ingest,
-    control: Sender<Control>,
+    control: Sender<SourceEvent>,
 ) {
     let filter = opened
         .spec
@@ -464,7 +465,7 @@ async fn direct(
             Ok(info) => (info.state.first_sequence, info.state.last_sequence),
             Err(e) => {
                 status.state = Some(format!("cannot read stream info: {e}"));
-                if control.send(Control::Reader(status.clone())).is_err() {
+                if control.send(SourceEvent::Reader(status.clone())).is_err() {
                     return;
                 }
                 tokio::time::sleep(RETRY[RETRY.len() - 1]).await;
@@ -483,7 +484,7 @@ async fn direct(
                 crate::format::counted(skipped, "message was", "messages were")
             ));
         }
-        if control.send(Control::Reader(status.clone())).is_err() {
+        if control.send(SourceEvent::Reader(status.clone())).is_err() {
             return;
         }
         while next <= last {
@@ -513,7 +514,7 @@ async fn direct(
             status.pending = (last + 1).saturating_sub(next);
         }
         if status.state.is_some() {
-            let _ = control.send(Control::Reader(status.clone()));
+            let _ = control.send(SourceEvent::Reader(status.clone()));
             tokio::time::sleep(RETRY[RETRY.len() - 1]).await;
         } else {
             tokio::time::sleep(DIRECT_POLL).await;

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::analysis::Snapshot;
-use crate::pipeline::Control;
+use crate::host::Request;
 use app::App;
 
 /// The views were asked for without a terminal to draw them on; the
@@ -39,7 +39,7 @@ impl std::error::Error for NoTerminal {}
 pub async fn run(
     mut app: App,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
-    control: Sender<Control>,
+    control: Sender<Request>,
 ) -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {

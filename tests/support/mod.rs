@@ -99,7 +99,7 @@ pub async fn wait_for(
     what: &str,
     cond: impl Fn(&Snapshot) -> bool,
 ) -> Arc<Snapshot> {
-    let mut rx = live.pipeline.snapshots.clone();
+    let mut rx = live.host.snapshots.clone();
     let deadline = Instant::now() + timeout;
     loop {
         let snap = rx.borrow_and_update().clone();

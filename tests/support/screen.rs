@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flowscope::analysis::Engine;
 use flowscope::format::TimeZone;
-use flowscope::pipeline::Control;
+use flowscope::host::Request;
 use flowscope::tui::app::{App, UiOptions};
 use flowscope::tui::theme::Theme;
 use flowscope::tui::views;
@@ -37,7 +37,7 @@ pub fn app(e: &mut Engine) -> App {
 pub fn key(app: &mut App, e: &mut Engine, code: KeyCode) {
     app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
     for c in app.take_outbox() {
-        if let Control::Filter(f) = c {
+        if let Request::Filter(f) = c {
             e.set_filter(f);
         }
     }

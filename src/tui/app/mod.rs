@@ -30,7 +30,7 @@ use crate::analysis::Snapshot;
 use crate::analysis::filter::Filter;
 use crate::analysis::playback::{JUMP_NS, Transport, goto};
 use crate::format::TimeZone;
-use crate::pipeline::Control;
+use crate::host::Request;
 
 /// Settings fixed for the session.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +83,7 @@ pub struct App {
     /// A one-off message, shown until the next key.
     pub flash: Option<String>,
     pub quit: bool,
-    outbox: Vec<Control>,
+    outbox: Vec<Request>,
     pub(crate) detail_cache: Option<views::detail::Cached>,
 }
 
@@ -143,7 +143,7 @@ impl App {
     }
 
     /// Requests for the engine produced since the last call.
-    pub fn take_outbox(&mut self) -> Vec<Control> {
+    pub fn take_outbox(&mut self) -> Vec<Request> {
         std::mem::take(&mut self.outbox)
     }
 
@@ -190,7 +190,7 @@ impl App {
         ) {
             self.stream.follow = true;
         }
-        self.outbox.push(Control::Transport(t));
+        self.outbox.push(Request::Transport(t));
     }
 
     /// Handles one key press.
@@ -241,7 +241,7 @@ impl App {
                     self.flash =
                         Some("a replay is not recorded again; record live sessions".into());
                 } else {
-                    self.outbox.push(Control::ToggleRecording);
+                    self.outbox.push(Request::ToggleRecording);
                 }
             }
             Action::PlayPause => self.transport(Transport::TogglePause),
@@ -270,7 +270,7 @@ impl App {
             }
             Action::ClearFilter => {
                 if self.snapshot.filter.is_some() {
-                    self.outbox.push(Control::Filter(None));
+                    self.outbox.push(Request::Filter(None));
                 }
             }
             Action::ApplyInput => self.apply_input(),
@@ -320,13 +320,13 @@ impl App {
             return;
         }
         if text.trim().is_empty() {
-            self.outbox.push(Control::Filter(None));
+            self.outbox.push(Request::Filter(None));
             self.input = None;
             return;
         }
         match Filter::parse(&text) {
             Ok(f) => {
-                self.outbox.push(Control::Filter(Some(f)));
+                self.outbox.push(Request::Filter(Some(f)));
                 self.input = None;
                 self.input_error = None;
             }
@@ -338,7 +338,7 @@ impl App {
     pub(crate) fn show_filtered(&mut self, spec: &str) {
         match Filter::parse(spec) {
             Ok(f) => {
-                self.outbox.push(Control::Filter(Some(f)));
+                self.outbox.push(Request::Filter(Some(f)));
                 self.view = View::Stream;
                 self.stream.focus = Focus::Table;
             }
