@@ -11,7 +11,7 @@ use color_eyre::Result;
 
 use crate::analysis::store::Retention;
 use crate::analysis::{AnalysisConfig, Engine, EngineConfig};
-use crate::cli::{AnalyzeArgs, Format, ViewArgs};
+use crate::cli::{AnalyzeArgs, Format};
 use crate::error::{UserError, user_error};
 use crate::host::file::FileFeed;
 use crate::host::recorder::Recordings;
@@ -41,7 +41,7 @@ pub async fn run(
         if args.duration.is_none() && args.count.is_none() {
             return user_error("analyze --live needs --duration or --count to know when to stop");
         }
-        let resolved = crate::source::connect::resolve(conn)?;
+        let resolved = crate::source::connect::resolve(&conn.into())?;
         return run_live(&resolved, args, analysis).await;
     }
     if !args.streams.streams.is_empty() {
@@ -116,12 +116,7 @@ pub async fn run_live(
 ) -> Result<u8> {
     let subjects = args.streams.core_subjects(&args.targets);
     let streams = args.streams.specs();
-    let view = ViewArgs {
-        source: args.source.clone(),
-        retain: HEADLESS,
-        lag_interval: std::time::Duration::ZERO,
-        monitor: None,
-    };
+    let view = args.source.session(HEADLESS, std::time::Duration::ZERO);
     let opts = session::AttachOptions {
         stop_after: args.count,
         streams: streams.clone(),

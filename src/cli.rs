@@ -307,7 +307,7 @@ pub struct SourceArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = crate::session::SUBSCRIPTION_CAPACITY,
+        default_value_t = crate::source::live::SUBSCRIPTION_CAPACITY,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_SUBSCRIPTION_CAPACITY)
     )]
     pub subscription_capacity: usize,
@@ -318,7 +318,7 @@ impl Default for SourceArgs {
         SourceArgs {
             include_internal: false,
             queue_capacity: crate::host::live::DEFAULT_QUEUE_CAPACITY,
-            subscription_capacity: crate::session::SUBSCRIPTION_CAPACITY,
+            subscription_capacity: crate::source::live::SUBSCRIPTION_CAPACITY,
         }
     }
 }
@@ -338,6 +338,62 @@ pub struct ViewArgs {
     /// what is read from its /connz instead of asking over NATS.
     #[arg(long, value_name = "URL")]
     pub monitor: Option<String>,
+}
+
+impl SourceArgs {
+    /// A session's settings with these source options.
+    pub fn session(
+        &self,
+        retain: Retention,
+        lag_interval: Duration,
+    ) -> crate::session::SessionSettings {
+        crate::session::SessionSettings {
+            include_internal: self.include_internal,
+            queue_capacity: self.queue_capacity,
+            subscription_capacity: self.subscription_capacity,
+            retain,
+            lag_interval,
+            monitor: None,
+        }
+    }
+}
+
+impl From<&ViewArgs> for crate::session::SessionSettings {
+    fn from(v: &ViewArgs) -> Self {
+        crate::session::SessionSettings {
+            monitor: v.monitor.clone(),
+            ..v.source.session(v.retain, v.lag_interval)
+        }
+    }
+}
+
+impl From<&ReplayArgs> for crate::session::ReplaySettings {
+    fn from(a: &ReplayArgs) -> Self {
+        crate::session::ReplaySettings {
+            file: a.file.clone(),
+            speed: a.speed,
+            paused: a.paused,
+            start: a.start,
+            retain: a.retain,
+        }
+    }
+}
+
+impl From<&ConnArgs> for crate::source::connect::ConnSettings {
+    fn from(c: &ConnArgs) -> Self {
+        crate::source::connect::ConnSettings {
+            servers: c.servers.clone(),
+            creds: c.creds.clone(),
+            nkey: c.nkey.clone(),
+            token: c.token.clone(),
+            user: c.user.clone(),
+            password: c.password.clone(),
+            tls_ca: c.tls_ca.clone(),
+            tls_cert: c.tls_cert.clone(),
+            tls_key: c.tls_key.clone(),
+            context: c.context.clone(),
+        }
+    }
 }
 
 /// Parses an interval such as `2s` or `500ms`; `0` means off.

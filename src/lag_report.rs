@@ -262,7 +262,7 @@ impl LagReport {
 
 /// Runs `flowscope lag`; returns the exit status.
 pub async fn run(conn: &ConnArgs, args: &LagArgs, analysis: &AnalysisConfig) -> Result<u8> {
-    let resolved = connect::resolve(conn)?;
+    let resolved = connect::resolve(&conn.into())?;
     let c = connect::connect(
         &resolved,
         &Tuning {

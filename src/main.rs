@@ -78,7 +78,8 @@ async fn run(cli: Cli) -> Result<u8> {
     };
     match &cli.command {
         Command::Watch(args) => {
-            let resolved = connect::resolve(&cli.conn)?;
+            let resolved = connect::resolve(&(&cli.conn).into())?;
+            let view = (&args.view).into();
             let opts = session::AttachOptions {
                 recording: RecordingDefaults {
                     redactor: Redactor::new(&args.redact.redact).map_err(UserError)?,
@@ -88,7 +89,7 @@ async fn run(cli: Cli) -> Result<u8> {
                 streams: args.streams.specs(),
                 ..session::AttachOptions::new(
                     args.streams.core_subjects(&args.subjects),
-                    &args.view,
+                    &view,
                     &analysis,
                 )
             };
@@ -98,7 +99,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Demo(args) => demo::run(&cli.conn, args, ui, &analysis).await?,
         Command::Analyze(args) => return analyze::run(&cli.conn, args, &analysis).await,
         Command::Record(args) => return record::run(&cli.conn, args, &analysis).await,
-        Command::Replay(args) => session::replay_tui(args, ui, &analysis).await?,
+        Command::Replay(args) => session::replay_tui(&args.into(), ui, &analysis).await?,
         Command::Publish(args) => return publish::run(&cli.conn, args).await,
         Command::Lag(args) => return flowscope::lag_report::run(&cli.conn, args, &analysis).await,
     }

@@ -85,7 +85,7 @@ pub async fn run(conn: &ConnArgs, args: &PublishArgs) -> Result<u8> {
     let client = if args.dry_run {
         None
     } else {
-        let resolved = connect::resolve(conn)?;
+        let resolved = connect::resolve(&conn.into())?;
         let c = connect::connect(
             &resolved,
             &Tuning {

@@ -9,7 +9,7 @@ use color_eyre::Result;
 
 use crate::analysis::AnalysisConfig;
 use crate::analysis::store::Retention;
-use crate::cli::{ConnArgs, RecordArgs, ViewArgs};
+use crate::cli::{ConnArgs, RecordArgs};
 use crate::error::UserError;
 use crate::format;
 use crate::host::RecordingDefaults;
@@ -23,7 +23,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// Runs `flowscope record`; returns the exit status.
 pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) -> Result<u8> {
-    let resolved = connect::resolve(conn)?;
+    let resolved = connect::resolve(&conn.into())?;
     let redactor = Redactor::new(&args.redact.redact).map_err(UserError)?;
     if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
@@ -36,15 +36,11 @@ pub async fn run(conn: &ConnArgs, args: &RecordArgs, analysis: &AnalysisConfig) 
         .into());
     }
     let subjects = args.streams.core_subjects(&args.subjects);
-    let view = ViewArgs {
-        source: args.source.clone(),
-        retain: Retention {
-            max_events: 1,
-            max_bytes: u64::MAX,
-        },
-        lag_interval: args.lag_interval,
-        monitor: None,
+    let retain = Retention {
+        max_events: 1,
+        max_bytes: u64::MAX,
     };
+    let view = args.source.session(retain, args.lag_interval);
     let opts = AttachOptions {
         stop_after: args.count,
         recording: RecordingDefaults {

@@ -7,8 +7,8 @@ use tokio::task::JoinHandle;
 
 use std::path::PathBuf;
 
+use crate::analysis::store::Retention;
 use crate::analysis::{AnalysisConfig, Engine, EngineConfig, LinkEvent};
-use crate::cli::{ReplayArgs, ViewArgs};
 use crate::error::UserError;
 use crate::host::live::Inputs;
 use crate::host::{Host, RecordingDefaults, SourceEvent};
@@ -22,8 +22,49 @@ use crate::source::{flow, lag};
 use crate::subject::SubjectPattern;
 use crate::tui::{self, app::App, app::UiOptions};
 
-/// The client's default per-subscription buffer (async-nats).
-pub const SUBSCRIPTION_CAPACITY: usize = 65_536;
+/// How a live session captures and keeps events (`watch`, `demo`,
+/// `record`, `analyze --live` fill it from their flags).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSettings {
+    /// Also show `_INBOX.>`, `$JS.>`, `$SYS.>` traffic.
+    pub include_internal: bool,
+    /// Capacity of the ingest queue, in events.
+    pub queue_capacity: usize,
+    /// Messages the NATS client buffers per subscription.
+    pub subscription_capacity: usize,
+    /// History kept for browsing.
+    pub retain: Retention,
+    /// How often lag and connections are polled (zero: never).
+    pub lag_interval: std::time::Duration,
+    /// The server's monitoring address, for who consumes what.
+    pub monitor: Option<String>,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            include_internal: false,
+            queue_capacity: crate::host::live::DEFAULT_QUEUE_CAPACITY,
+            subscription_capacity: live::SUBSCRIPTION_CAPACITY,
+            retain: Retention::default(),
+            // Off unless a command sets it from --lag-interval.
+            lag_interval: std::time::Duration::ZERO,
+            monitor: None,
+        }
+    }
+}
+
+/// How `flowscope replay` plays a recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaySettings {
+    pub file: PathBuf,
+    /// Speed factor; infinite: as fast as possible.
+    pub speed: f64,
+    pub paused: bool,
+    /// Start this far into the recording.
+    pub start: Option<std::time::Duration>,
+    pub retain: Retention,
+}
 
 /// A running session: the engine host and the tasks feeding it.
 pub struct LiveSession {
@@ -47,7 +88,7 @@ pub fn validate_subjects(subjects: &[String]) -> Result<()> {
 /// Everything a live session is made of besides the connection.
 pub struct AttachOptions<'a> {
     pub subjects: Vec<String>,
-    pub view: &'a ViewArgs,
+    pub view: &'a SessionSettings,
     pub analysis: &'a AnalysisConfig,
     /// Analyse (and record) at most this many events.
     pub stop_after: Option<u64>,
@@ -61,7 +102,11 @@ pub struct AttachOptions<'a> {
 }
 
 impl<'a> AttachOptions<'a> {
-    pub fn new(subjects: Vec<String>, view: &'a ViewArgs, analysis: &'a AnalysisConfig) -> Self {
+    pub fn new(
+        subjects: Vec<String>,
+        view: &'a SessionSettings,
+        analysis: &'a AnalysisConfig,
+    ) -> Self {
         AttachOptions {
             subjects,
             view,
@@ -78,7 +123,7 @@ impl<'a> AttachOptions<'a> {
 pub async fn attach(
     resolved: &Resolved,
     subjects: Vec<String>,
-    view: &ViewArgs,
+    view: &SessionSettings,
     analysis: &AnalysisConfig,
 ) -> Result<LiveSession> {
     attach_with(resolved, AttachOptions::new(subjects, view, analysis)).await
@@ -144,7 +189,7 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         resolved,
         &Tuning {
             name: "flowscope".into(),
-            subscription_capacity: Some(view.source.subscription_capacity),
+            subscription_capacity: Some(view.subscription_capacity),
         },
     )
     .await?;
@@ -174,12 +219,7 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         stop_after,
         ..EngineConfig::default()
     });
-    recording.source = source_info(
-        &conn.display,
-        &subjects,
-        &streams,
-        view.source.include_internal,
-    );
+    recording.source = source_info(&conn.display, &subjects, &streams, view.include_internal);
     recording.analysis = Some(crate::config::document(analysis));
     let initial = match initial_recording {
         Some(path) => {
@@ -188,8 +228,7 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
         }
         None => None,
     };
-    let (host, inputs) =
-        crate::host::live::start(engine, view.source.queue_capacity, recording, initial);
+    let (host, inputs) = crate::host::live::start(engine, view.queue_capacity, recording, initial);
     inputs.send(SourceEvent::Link(
         LinkEvent::Connected {
             version: Some(conn.client.server_info().version),
@@ -204,8 +243,8 @@ pub async fn attach_with(resolved: &Resolved, opts: AttachOptions<'_>) -> Result
     ));
     let spec = CoreSpec {
         subjects,
-        include_internal: view.source.include_internal,
-        subscription_capacity: view.source.subscription_capacity,
+        include_internal: view.include_internal,
+        subscription_capacity: view.subscription_capacity,
     };
     let mut tasks = vec![events];
     if !spec.subjects.is_empty() {
@@ -289,7 +328,7 @@ impl LiveSession {
 }
 
 /// The engine settings a replay of `args.file` runs with.
-pub fn replay_config(args: &ReplayArgs, analysis: &AnalysisConfig) -> EngineConfig {
+pub fn replay_config(args: &ReplaySettings, analysis: &AnalysisConfig) -> EngineConfig {
     EngineConfig {
         source: format!("replay {}", args.file.display()),
         retention: args.retain,
@@ -300,7 +339,7 @@ pub fn replay_config(args: &ReplayArgs, analysis: &AnalysisConfig) -> EngineConf
 }
 
 /// What `flowscope replay` asks of the player.
-pub fn replay_options(args: &ReplayArgs, tz: crate::format::TimeZone) -> ReplayOptions {
+pub fn replay_options(args: &ReplaySettings, tz: crate::format::TimeZone) -> ReplayOptions {
     ReplayOptions {
         tz,
         speed: args.speed,
@@ -313,7 +352,11 @@ pub fn replay_options(args: &ReplayArgs, tz: crate::format::TimeZone) -> ReplayO
 }
 
 /// `flowscope replay`: opens a recording and runs the views over it.
-pub async fn replay_tui(args: &ReplayArgs, ui: UiOptions, analysis: &AnalysisConfig) -> Result<()> {
+pub async fn replay_tui(
+    args: &ReplaySettings,
+    ui: UiOptions,
+    analysis: &AnalysisConfig,
+) -> Result<()> {
     let replay = Replay::start(
         &args.file,
         replay_config(args, analysis),

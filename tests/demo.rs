@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use flowscope::cli::ViewArgs;
+use flowscope::session::SessionSettings;
 
 /// Faults as a consumer sees them: repeated ids, sequences lower than the
 /// highest seen per order, and sequence numbers never seen.
@@ -57,7 +57,7 @@ fn recount(payloads: &[serde_json::Value]) -> Seen {
 #[tokio::test]
 async fn the_simulator_produces_the_configured_faults_on_a_real_server() {
     let server = support::server();
-    let live = support::attach(&server, &[">"], ViewArgs::default()).await;
+    let live = support::attach(&server, &[">"], SessionSettings::default()).await;
     let report = support::simulate(&server.url(), support::faulty(42), 2_000.0, 1500).await;
     assert!(report.events > 1_000, "{report:?}");
     let snap = support::wait_for(

@@ -15,11 +15,11 @@ use flowscope::analysis::flow::FlowPoll;
 use flowscope::analysis::lag::{ConsumerState, LagPoll, StreamState};
 use flowscope::analysis::snapshot::LinkState;
 use flowscope::analysis::{Engine, EngineConfig, Snapshot};
-use flowscope::cli::ViewArgs;
 use flowscope::envelope::Envelope;
 use flowscope::host::{RecordingDefaults, Request};
 use flowscope::recording::Reader;
 use flowscope::replay::{Replay, ReplayOptions};
+use flowscope::session::SessionSettings;
 use flowscope::session::{self, AttachOptions};
 use flowscope::source::start::StartSpec;
 use flowscope::source::stream::StreamSpec;
@@ -240,7 +240,7 @@ async fn stream_reads_show_when_each_message_was_published() {
             .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let view = ViewArgs::default();
+    let view = SessionSettings::default();
     let analysis = flowscope::analysis::AnalysisConfig::default();
     let live = session::attach_with(
         &support::resolved(&url),

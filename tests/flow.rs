@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use flowscope::analysis::snapshot::Snapshot;
-use flowscope::cli::ViewArgs;
+use flowscope::session::SessionSettings;
 
 async fn named(url: &str, name: &str) -> async_nats::Client {
     async_nats::ConnectOptions::new()
@@ -51,9 +51,9 @@ async fn subscribers_queue_groups_and_fan_out_come_from_the_server() {
     let live = support::attach(
         &server,
         &[">"],
-        ViewArgs {
+        SessionSettings {
             lag_interval: Duration::from_millis(200),
-            ..ViewArgs::default()
+            ..SessionSettings::default()
         },
     )
     .await;
@@ -104,10 +104,10 @@ async fn the_http_monitoring_port_gives_the_same_map() {
     let live = support::attach(
         &server,
         &[">"],
-        ViewArgs {
+        SessionSettings {
             lag_interval: Duration::from_millis(200),
             monitor: Some(format!("http://127.0.0.1:{http}")),
-            ..ViewArgs::default()
+            ..SessionSettings::default()
         },
     )
     .await;
@@ -123,10 +123,10 @@ async fn the_http_monitoring_port_gives_the_same_map() {
     let live = support::attach(
         &server,
         &[">"],
-        ViewArgs {
+        SessionSettings {
             lag_interval: Duration::from_millis(200),
             monitor: Some("http://127.0.0.1:1".into()),
-            ..ViewArgs::default()
+            ..SessionSettings::default()
         },
     )
     .await;
@@ -167,10 +167,10 @@ async fn with_the_monitoring_port_slow_consumers_the_server_closed_are_counted()
     let live = support::attach(
         &server,
         &["nothing.here"],
-        ViewArgs {
+        SessionSettings {
             lag_interval: Duration::from_millis(200),
             monitor: Some(format!("http://127.0.0.1:{http}")),
-            ..ViewArgs::default()
+            ..SessionSettings::default()
         },
     )
     .await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use flowscope::analysis::snapshot::LinkState;
-use flowscope::cli::{SourceArgs, ViewArgs};
+use flowscope::session::SessionSettings;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -88,7 +88,7 @@ async fn publish_all(client: &async_nats::Client, msgs: &[Expected]) {
 #[tokio::test]
 async fn every_published_event_arrives_with_subject_headers_and_payload_intact() {
     let server = support::server();
-    let live = support::attach(&server, &[">"], ViewArgs::default()).await;
+    let live = support::attach(&server, &[">"], SessionSettings::default()).await;
     let publisher = support::client(&server.url()).await;
     let msgs = workload(4000);
     publish_all(&publisher, &msgs).await;
@@ -124,16 +124,13 @@ async fn every_published_event_arrives_with_subject_headers_and_payload_intact()
 #[tokio::test]
 async fn internal_traffic_is_excluded_unless_asked_for() {
     let server = support::server();
-    let quiet = support::attach(&server, &[">"], ViewArgs::default()).await;
+    let quiet = support::attach(&server, &[">"], SessionSettings::default()).await;
     let all = support::attach(
         &server,
         &[">"],
-        ViewArgs {
-            source: SourceArgs {
-                include_internal: true,
-                ..SourceArgs::default()
-            },
-            ..ViewArgs::default()
+        SessionSettings {
+            include_internal: true,
+            ..SessionSettings::default()
         },
     )
     .await;
@@ -189,7 +186,7 @@ async fn internal_traffic_is_excluded_unless_asked_for() {
 /// Publishes a burst of `n` JSON events with flowscope attached with
 /// `view`, and waits until every one was either ingested or counted as
 /// dropped.
-async fn burst(view: ViewArgs, n: u64) -> flowscope::analysis::snapshot::Status {
+async fn burst(view: SessionSettings, n: u64) -> flowscope::analysis::snapshot::Status {
     let server = support::server();
     let live = support::attach(&server, &["burst.>"], view).await;
     let publisher = support::client(&server.url()).await;
@@ -211,12 +208,9 @@ async fn burst(view: ViewArgs, n: u64) -> flowscope::analysis::snapshot::Status 
 
 #[tokio::test]
 async fn a_full_ingest_queue_drops_and_counts_every_drop() {
-    let tiny_queue = ViewArgs {
-        source: SourceArgs {
-            queue_capacity: 1,
-            ..SourceArgs::default()
-        },
-        ..ViewArgs::default()
+    let tiny_queue = SessionSettings {
+        queue_capacity: 1,
+        ..SessionSettings::default()
     };
     let status = burst(tiny_queue, 50_000).await;
     assert!(
@@ -228,12 +222,9 @@ async fn a_full_ingest_queue_drops_and_counts_every_drop() {
 
 #[tokio::test]
 async fn messages_the_client_drops_are_counted() {
-    let tiny_subscription = ViewArgs {
-        source: SourceArgs {
-            subscription_capacity: 1,
-            ..SourceArgs::default()
-        },
-        ..ViewArgs::default()
+    let tiny_subscription = SessionSettings {
+        subscription_capacity: 1,
+        ..SessionSettings::default()
     };
     let status = burst(tiny_subscription, 50_000).await;
     assert!(
@@ -245,7 +236,7 @@ async fn messages_the_client_drops_are_counted() {
 #[tokio::test]
 async fn the_session_survives_a_server_restart() {
     let mut server = support::server();
-    let live = support::attach(&server, &["r.>"], ViewArgs::default()).await;
+    let live = support::attach(&server, &["r.>"], SessionSettings::default()).await;
     let publisher = support::client(&server.url()).await;
     for i in 0..10 {
         publisher

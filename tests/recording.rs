@@ -615,7 +615,7 @@ async fn in_a_live_session_r_starts_and_stops_recordings_and_the_status_bar_show
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("from-the-start.jsonl");
     let folder = dir.path().join("recordings");
-    let view = flowscope::cli::ViewArgs::default();
+    let view = flowscope::session::SessionSettings::default();
     let analysis = flowscope::analysis::AnalysisConfig::default();
     let opts = AttachOptions {
         recording: RecordingDefaults {

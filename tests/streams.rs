@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use flowscope::analysis::snapshot::{ReadMode, Snapshot};
-use flowscope::cli::ViewArgs;
 use flowscope::demo::server::ServerOptions;
+use flowscope::session::SessionSettings;
 use flowscope::session::{self, AttachOptions, LiveSession};
 use flowscope::source::start::StartSpec;
 use flowscope::source::stream::StreamSpec;
@@ -49,7 +49,7 @@ async fn publish(js: &jetstream::Context, prefix: &str, from: u64, n: u64) {
 }
 
 async fn read(url: &str, spec: StreamSpec) -> LiveSession {
-    let view = ViewArgs::default();
+    let view = SessionSettings::default();
     let analysis = flowscope::analysis::AnalysisConfig::default();
     session::attach_with(
         &support::resolved(url),
@@ -288,7 +288,7 @@ async fn a_missing_stream_and_a_server_without_jetstream_are_plain_errors() {
     let server = support::server();
     let url = server.url();
     make_stream(&url, "THERE", "there.>", stream::RetentionPolicy::Limits).await;
-    let view = ViewArgs::default();
+    let view = SessionSettings::default();
     let analysis = flowscope::analysis::AnalysisConfig::default();
     let attach = |url: String, name: &'static str| {
         let view = view.clone();

@@ -202,7 +202,7 @@ pub async fn run(
 }
 
 async fn run_headless(conn: &ConnArgs, args: &DemoArgs) -> Result<()> {
-    let resolved = connect::resolve(conn)?;
+    let resolved = connect::resolve(&conn.into())?;
     let c = connect::connect(
         &resolved,
         &Tuning {
@@ -266,7 +266,8 @@ async fn run_with_server(args: &DemoArgs, ui: UiOptions, analysis: &AnalysisConf
     let client = publisher.client.clone();
     let sim_task =
         tokio::spawn(async move { drive(sim, &mut NatsSink(client), rate, duration, token).await });
-    let live = session::attach(&resolved, vec![">".into()], &args.view, analysis).await?;
+    let view = (&args.view).into();
+    let live = session::attach(&resolved, vec![">".into()], &view, analysis).await?;
     live.inputs.send(SourceEvent::Notice(Some(format!(
         "demo: private nats-server at {} with a simulated order system ({} ev/s)",
         server.url(),

@@ -13,10 +13,25 @@ use color_eyre::Result;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::cli::ConnArgs;
 use crate::error::{UserError, user_error};
 
 pub const DEFAULT_SERVER: &str = "nats://127.0.0.1:4222";
+
+/// How to reach and authenticate to NATS, as the user gave it (flags and
+/// `NATS_*` variables); [`resolve`] merges it with natscli contexts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnSettings {
+    pub servers: Vec<String>,
+    pub creds: Option<PathBuf>,
+    pub nkey: Option<PathBuf>,
+    pub token: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub tls_ca: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub context: Option<String>,
+}
 
 /// A natscli context file (`~/.config/nats/context/NAME.json`); only the
 /// fields flowscope uses.
@@ -131,7 +146,7 @@ fn load_context(dir: &Path, name: &str) -> Result<ContextFile> {
 }
 
 /// Merges flags, environment and natscli context into connection settings.
-pub fn resolve(args: &ConnArgs) -> Result<Resolved> {
+pub fn resolve(args: &ConnSettings) -> Result<Resolved> {
     let dir = nats_config_dir();
     let context_name = match (&args.context, args.servers.is_empty(), &dir) {
         (Some(name), _, _) => Some(name.clone()),

@@ -18,6 +18,9 @@ use crate::host::SourceEvent;
 use crate::host::live::Ingest;
 use crate::subject::is_internal_message;
 
+/// The client's default per-subscription buffer (async-nats).
+pub const SUBSCRIPTION_CAPACITY: usize = 65_536;
+
 /// How often the client drop count is confirmed while the reader is idle.
 const DROP_SAMPLE: Duration = Duration::from_millis(200);
 

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flowscope::analysis::Snapshot;
-use flowscope::cli::ViewArgs;
 use flowscope::demo::server::{NatsServer, ServerOptions};
 use flowscope::demo::sim::{SimConfig, SimReport, Simulation};
 use flowscope::demo::{NatsSink, drive};
+use flowscope::session::SessionSettings;
 use flowscope::session::{self, LiveSession};
 use flowscope::source::connect::Resolved;
 use tokio_util::sync::CancellationToken;
@@ -53,7 +53,7 @@ pub async fn settle(client: &async_nats::Client) {
 }
 
 /// Attaches flowscope to `subjects` on the server.
-pub async fn attach(server: &NatsServer, subjects: &[&str], view: ViewArgs) -> LiveSession {
+pub async fn attach(server: &NatsServer, subjects: &[&str], view: SessionSettings) -> LiveSession {
     session::attach(
         &resolved(&server.url()),
         subjects.iter().map(|s| s.to_string()).collect(),
