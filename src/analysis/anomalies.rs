@@ -64,6 +64,16 @@ impl AnomalyKind {
     }
 
     /// Words for titles.
+    /// What the related event is to an incident of this kind.
+    pub fn related(self) -> &'static str {
+        match self {
+            AnomalyKind::Duplicate | AnomalyKind::Conflict => "the original copy",
+            AnomalyKind::OutOfOrder => "the event that overtook it",
+            AnomalyKind::Gap => "the event before the gap",
+            _ => "the related event",
+        }
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             AnomalyKind::Duplicate => "duplicate",

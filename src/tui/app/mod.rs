@@ -19,13 +19,12 @@ pub use anomalies::{AnomaliesState, Compare};
 pub use kinds::KindsState;
 pub use lag::LagState;
 pub use sagas::SagasState;
-pub use stream::{Focus, StreamState};
-pub use subjects::{SubjectSort, SubjectsState};
+pub use stream::{DetailCache, Focus, StreamState};
+pub use subjects::{SubjectRow, SubjectSort, SubjectsState, selected_position, subject_rows};
 
 use super::action::Action;
 use super::keymap::{self, Context};
 use super::theme::Theme;
-use super::views;
 use crate::analysis::Snapshot;
 use crate::analysis::filter::Filter;
 use crate::analysis::playback::{JUMP_NS, Transport, goto};
@@ -84,7 +83,7 @@ pub struct App {
     pub flash: Option<String>,
     pub quit: bool,
     outbox: Vec<Request>,
-    pub(crate) detail_cache: Option<views::detail::Cached>,
+    pub(crate) detail_cache: Option<DetailCache>,
 }
 
 /// Moves a list selection at `at` of `len` rows; `None` for other actions.

@@ -190,3 +190,11 @@ impl App {
         .min(max);
     }
 }
+
+/// The detail pane's lines for one event at one width (built once, then
+/// sliced as the pane scrolls).
+pub struct DetailCache {
+    pub index: u64,
+    pub width: u16,
+    pub lines: Vec<ratatui::text::Line<'static>>,
+}

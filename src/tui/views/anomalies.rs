@@ -8,10 +8,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use super::detail::lines_for;
-use super::stream::scroll_to_selection;
-use super::untrusted;
-use super::wrap::wrap;
+use super::kit::event::lines_for;
+use super::kit::scroll_to_selection;
+use super::kit::untrusted;
+use super::kit::wrap::wrap;
 use crate::analysis::anomalies::{AnomalyKind, Counts};
 use crate::format;
 use crate::tui::app::App;
@@ -19,16 +19,6 @@ use crate::tui::theme::Theme;
 
 /// Terminals at least this wide show the breakdowns beside the incidents.
 const BREAKDOWN_MIN_WIDTH: u16 = 110;
-
-/// What the related event is to an incident of `kind`.
-pub fn related_label(kind: AnomalyKind) -> &'static str {
-    match kind {
-        AnomalyKind::Duplicate | AnomalyKind::Conflict => "the original copy",
-        AnomalyKind::OutOfOrder => "the event that overtook it",
-        AnomalyKind::Gap => "the event before the gap",
-        _ => "the related event",
-    }
-}
 
 fn flag_style(kind: AnomalyKind, theme: &Theme) -> ratatui::style::Style {
     match kind {
@@ -241,7 +231,7 @@ fn render_compare(app: &mut App, f: &mut Frame, area: Rect) {
             right,
             c.related,
             match c.related {
-                Some(r) => format!(" #{r} · {} ", related_label(c.kind)),
+                Some(r) => format!(" #{r} · {} ", c.kind.related()),
                 None => " nothing related ".to_owned(),
             },
         ),

@@ -113,7 +113,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         .width
         .saturating_sub(4)
         .min(if two { 2 * COLUMN_W + 2 } else { COLUMN_W + 4 });
-    let lines = super::wrap::wrap(lines, width.saturating_sub(2) as usize);
+    let lines = super::kit::wrap::wrap(lines, width.saturating_sub(2) as usize);
     let height = (area.height.saturating_sub(2)).min(lines.len() as u16 + 2);
     let [v] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)

@@ -8,9 +8,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use super::stream::scroll_to_selection;
-use super::untrusted;
-use super::wrap::wrap;
+use super::kit::scroll_to_selection;
+use super::kit::untrusted;
+use super::kit::wrap::wrap;
 use crate::analysis::classify::Kind;
 use crate::analysis::snapshot::TypeRow;
 use crate::format;

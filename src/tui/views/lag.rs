@@ -10,9 +10,9 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
-use super::stream::scroll_to_selection;
-use super::untrusted;
-use super::wrap::wrap;
+use super::kit::scroll_to_selection;
+use super::kit::untrusted;
+use super::kit::wrap::wrap;
 use crate::analysis::lag::{ConsumerLag, Health, Sample, StreamLag};
 use crate::analysis::snapshot::LinkState;
 use crate::format;

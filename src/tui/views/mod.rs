@@ -4,6 +4,7 @@ pub mod anomalies;
 pub mod detail;
 pub mod help;
 pub mod kinds;
+pub mod kit;
 pub mod lag;
 pub mod saga_timeline;
 mod sagas;
@@ -11,8 +12,6 @@ pub mod status;
 pub mod stream;
 pub mod subjects;
 pub mod timeline;
-pub mod untrusted;
-pub mod wrap;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout};
@@ -59,6 +58,8 @@ pub fn render(app: &mut App, f: &mut Frame) {
         View::Anomalies => anomalies::render(app, f, main),
         View::Kinds => kinds::render(app, f, main),
         View::Lag => lag::render(app, f, main),
+        View::Sagas if app.sagas.timeline.is_some() => saga_timeline::render_timeline(app, f, main),
+        View::Sagas if app.sagas.waterfall => saga_timeline::render_waterfall(app, f, main),
         View::Sagas => sagas::render(app, f, main),
     }
     timeline::render(app, f, timeline_bar);

@@ -11,9 +11,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::sagas::state_style;
-use super::stream::scroll_to_selection;
-use super::untrusted;
+use super::kit::scroll_to_selection;
+use super::kit::state_style;
+use super::kit::untrusted;
 use crate::analysis::saga::{LaneKind, Role, SagaEvent, SagaRow, SagaState};
 use crate::format;
 use crate::tui::app::App;
@@ -362,8 +362,8 @@ pub fn render_timeline(app: &mut App, f: &mut Frame, area: Rect) {
     f.render_widget(b, bottom);
     let body = match row.events.get(t.point).map(|e| e.index) {
         Some(index) => match app.snapshot.event(index) {
-            Some(ev) => super::wrap::wrap(
-                super::detail::lines_for(ev, &theme, app.opts.tz, false),
+            Some(ev) => super::kit::wrap::wrap(
+                super::kit::event::lines_for(ev, &theme, app.opts.tz, false),
                 inner.width as usize,
             ),
             None => vec![Line::styled(

@@ -5,12 +5,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use super::stream::scroll_to_selection;
-use super::untrusted;
+use super::kit::untrusted;
+use super::kit::{scroll_to_selection, state_style};
 use crate::analysis::saga::{Percentiles, SagaState, SagaTypeRow};
 use crate::format;
 use crate::tui::app::App;
@@ -18,15 +17,6 @@ use crate::tui::theme::Theme;
 
 /// The narrowest the last type's column gets before other columns go.
 const LAST_TYPE_MIN: u16 = 12;
-
-pub fn state_style(s: SagaState, theme: &Theme) -> Style {
-    match s {
-        SagaState::Completed => theme.ok,
-        SagaState::Compensated => theme.warn,
-        SagaState::Failed | SagaState::Stuck => theme.error,
-        SagaState::InProgress => theme.text,
-    }
-}
 
 use crate::format::duration_ms as ms;
 
@@ -101,12 +91,6 @@ fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
-    if app.sagas.timeline.is_some() {
-        return super::saga_timeline::render_timeline(app, f, area);
-    }
-    if app.sagas.waterfall {
-        return super::saga_timeline::render_waterfall(app, f, area);
-    }
     let theme = app.opts.theme.clone();
     let view = app.snapshot.sagas.clone();
     if view.kept == 0 && view.types.iter().all(|t| t.inferred) {

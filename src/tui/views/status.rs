@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::untrusted;
+use super::kit::untrusted;
 use crate::analysis::snapshot::{LinkState, ReadMode, ReaderStatus};
 use crate::format;
 use crate::tui::app::{App, InputKind, View};

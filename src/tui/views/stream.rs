@@ -7,7 +7,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use super::untrusted;
+use super::kit::scroll_to_selection;
+use super::kit::untrusted;
 use crate::analysis::anomalies::AnomalyKind;
 use crate::format;
 use crate::tui::app::{App, Focus};
@@ -21,31 +22,6 @@ const SEQ_W: u16 = 9;
 const FLAGS_W: u16 = 11;
 /// Below this inner width the key column is left out.
 const KEY_MIN_WIDTH: u16 = 72;
-
-/// Scrolls so the selected row is visible, and returns the first row shown.
-pub fn scroll_to_selection(
-    offset: usize,
-    selected: usize,
-    rows: usize,
-    height: usize,
-    follow: bool,
-) -> usize {
-    if height == 0 {
-        return 0;
-    }
-    if follow {
-        return rows.saturating_sub(height);
-    }
-    let max_offset = rows.saturating_sub(height);
-    let offset = if selected < offset {
-        selected
-    } else if selected >= offset + height {
-        selected + 1 - height
-    } else {
-        offset
-    };
-    offset.min(max_offset)
-}
 
 pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let theme = &app.opts.theme;
@@ -166,23 +142,4 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         .column_spacing(1)
         .block(block);
     f.render_widget(table, area);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scroll_to_selection;
-
-    #[test]
-    fn following_shows_the_last_page() {
-        assert_eq!(scroll_to_selection(0, 99, 100, 10, true), 90);
-        assert_eq!(scroll_to_selection(0, 3, 5, 10, true), 0);
-    }
-
-    #[test]
-    fn selection_stays_visible_with_minimal_scrolling() {
-        assert_eq!(scroll_to_selection(50, 55, 100, 10, false), 50);
-        assert_eq!(scroll_to_selection(50, 45, 100, 10, false), 45);
-        assert_eq!(scroll_to_selection(50, 70, 100, 10, false), 61);
-        assert_eq!(scroll_to_selection(95, 99, 100, 10, false), 90);
-    }
 }

@@ -1,116 +1,21 @@
 //! The subjects view: a tree of subject tokens with counts, rates and a
 //! sparkline of the last minute, sortable, with collapsible branches.
 
-use std::cmp::Ordering;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use super::untrusted;
+use super::kit::untrusted;
 use crate::analysis::flow::FlowView;
 use crate::analysis::lag::LagView;
-use crate::analysis::subjects::SubjectNode;
 use crate::format;
-use crate::tui::app::{App, SubjectSort};
+use crate::tui::app::{App, SubjectSort, selected_position, subject_rows};
 
-/// Branches with more children than this start collapsed (per-entity
-/// subjects such as `orders.<id>` would otherwise flood the view).
-pub const AUTO_EXPAND_MAX_CHILDREN: usize = 20;
 /// Below this inner width the sparkline column is left out.
 const SPARK_MIN_WIDTH: u16 = 90;
 /// Below this inner width the byte columns are left out.
 const BYTES_MIN_WIDTH: u16 = 66;
-
-/// One visible line of the tree.
-pub struct SubjectRow<'a> {
-    pub node: &'a SubjectNode,
-    pub depth: usize,
-    pub expanded: bool,
-    pub has_children: bool,
-}
-
-/// The parts of a row the app needs after the borrow ends.
-pub struct RowInfo {
-    pub path: String,
-    pub expanded: bool,
-    pub has_children: bool,
-}
-
-impl SubjectRow<'_> {
-    pub fn clone_info(&self) -> RowInfo {
-        RowInfo {
-            path: self.node.path.clone(),
-            expanded: self.expanded,
-            has_children: self.has_children,
-        }
-    }
-}
-
-fn compare(a: &SubjectNode, b: &SubjectNode, sort: SubjectSort) -> Ordering {
-    let by = match sort {
-        SubjectSort::Name => Ordering::Equal,
-        SubjectSort::Events => a.events.cmp(&b.events),
-        SubjectSort::MsgRate => a.msg_rate.total_cmp(&b.msg_rate),
-        SubjectSort::ByteRate => a.byte_rate.total_cmp(&b.byte_rate),
-        SubjectSort::Bytes => a.bytes.cmp(&b.bytes),
-    };
-    by.then_with(|| a.token.cmp(&b.token))
-}
-
-/// The visible rows in display order: sorted siblings, collapsed branches
-/// hidden.
-pub fn rows(app: &App) -> Vec<SubjectRow<'_>> {
-    let mut out = Vec::new();
-    let s = &app.subjects;
-    fn walk<'a>(
-        node: &'a SubjectNode,
-        depth: usize,
-        s: &crate::tui::app::SubjectsState,
-        out: &mut Vec<SubjectRow<'a>>,
-    ) {
-        let mut children: Vec<&SubjectNode> = node.children.iter().collect();
-        children.sort_by(|a, b| {
-            let o = compare(a, b, s.sort);
-            if s.descending { o.reverse() } else { o }
-        });
-        for c in children {
-            let has_children = !c.children.is_empty();
-            let expanded = has_children
-                && *s
-                    .expanded
-                    .get(&c.path)
-                    .unwrap_or(&(c.children.len() <= AUTO_EXPAND_MAX_CHILDREN));
-            out.push(SubjectRow {
-                node: c,
-                depth,
-                expanded,
-                has_children,
-            });
-            if expanded {
-                walk(c, depth + 1, s, out);
-            }
-        }
-    }
-    walk(&app.snapshot.subjects, 0, s, &mut out);
-    out
-}
-
-/// Row of the selected path; when that row is hidden (its branch collapsed),
-/// the row of its nearest visible ancestor; else the first row.
-pub fn selected_position(rows: &[SubjectRow<'_>], selected: Option<&str>) -> usize {
-    let Some(mut path) = selected else { return 0 };
-    loop {
-        if let Some(i) = rows.iter().position(|r| r.node.path == path) {
-            return i;
-        }
-        match path.rsplit_once('.') {
-            Some((parent, _)) => path = parent,
-            None => return 0,
-        }
-    }
-}
 
 fn header_label(name: &str, col: SubjectSort, app: &App) -> String {
     if app.subjects.sort == col {
@@ -296,7 +201,7 @@ fn render_tree(app: &mut App, f: &mut Frame, area: Rect, known: Option<Consumers
     let inner = block.inner(area);
     let height = inner.height.saturating_sub(1) as usize;
     app.subjects.page = height.max(1);
-    let rows = rows(app);
+    let rows = subject_rows(app);
     if rows.is_empty() {
         f.render_widget(block, area);
         f.render_widget(
@@ -306,13 +211,8 @@ fn render_tree(app: &mut App, f: &mut Frame, area: Rect, known: Option<Consumers
         return;
     }
     let selected = selected_position(&rows, app.subjects.selected.as_deref());
-    let offset = super::stream::scroll_to_selection(
-        app.subjects.offset,
-        selected,
-        rows.len(),
-        height,
-        false,
-    );
+    let offset =
+        super::kit::scroll_to_selection(app.subjects.offset, selected, rows.len(), height, false);
     // Narrow terminals drop the sparkline, then the byte columns.
     let show_spark = inner.width >= SPARK_MIN_WIDTH;
     let show_bytes = inner.width >= BYTES_MIN_WIDTH;
