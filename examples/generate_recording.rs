@@ -6,7 +6,6 @@
 //! Defaults: 1,000,000 events at 2,000 events/s of recorded time.
 
 use flowscope::demo::sim::{SimConfig, Simulation};
-use flowscope::envelope::Envelope;
 use flowscope::recording::redact::Redactor;
 use flowscope::recording::{Header, Recorder, SourceInfo};
 
@@ -39,10 +38,7 @@ fn main() -> Result<(), String> {
     for i in 0..n {
         let t = t0 + i as i64 * step;
         let Some(m) = sim.next(t) else { break };
-        let mut env = Envelope::new(t, &m.subject, m.payload);
-        for (k, v) in &m.headers {
-            env = env.with_header(k, v);
-        }
+        let mut env = m.envelope(t);
         env.index = i;
         rec.event(&env).map_err(|e| format!("{out}: {e}"))?;
     }

@@ -568,8 +568,7 @@ pub struct DemoArgs {
 
 /// Parses a duration such as `30s`, `5m` or `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration ({e}); try 30s, 5m or 1h"))
+    crate::format::parse_duration(s)
 }
 
 /// Parses `--retain`: an event count (`500000`, `500k`, `2m`), a size

@@ -31,11 +31,7 @@ fn engine() -> Engine {
     for i in 0..40 {
         let t = T0 + i * 150 * MS;
         let m = sim.next(t).unwrap();
-        let mut env = Envelope::new(t, &m.subject, m.payload);
-        for (k, v) in &m.headers {
-            env = env.with_header(k, v);
-        }
-        e.ingest(env);
+        e.ingest(m.envelope(t));
         if i == 30 {
             e.ingest(Envelope::new(
                 t + MS,

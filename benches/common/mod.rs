@@ -27,11 +27,7 @@ pub fn simulated(n: usize, step_ns: i64, cfg: SimConfig) -> Vec<Envelope> {
         .map(|i| {
             let t = t0 + i as i64 * step_ns;
             let m = sim.next(t).expect("the simulation runs until finished");
-            let mut env = Envelope::new(t, &m.subject, m.payload);
-            for (k, v) in &m.headers {
-                env = env.with_header(k, v);
-            }
-            env
+            m.envelope(t)
         })
         .collect()
 }

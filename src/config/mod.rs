@@ -50,11 +50,9 @@ struct Span(Duration);
 impl<'de> Deserialize<'de> for Span {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map(Span).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "'{s}' is not a duration ({e}); try \"30s\" or \"2m\""
-            ))
-        })
+        crate::format::parse_duration(&s)
+            .map(Span)
+            .map_err(serde::de::Error::custom)
     }
 }
 

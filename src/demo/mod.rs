@@ -56,11 +56,7 @@ pub struct EngineSink(pub Ingest);
 
 impl Sink for EngineSink {
     async fn send(&mut self, m: SimMessage) -> Result<()> {
-        let mut env = crate::envelope::Envelope::new(now_ns(), &m.subject, m.payload);
-        for (k, v) in &m.headers {
-            env = env.with_header(k, v);
-        }
-        self.0.offer(env);
+        self.0.offer(m.envelope(now_ns()));
         Ok(())
     }
 

@@ -71,6 +71,21 @@ pub struct SimMessage {
     pub payload: Bytes,
 }
 
+impl SimMessage {
+    /// The message as flowscope would capture it at `received_ns`: the one
+    /// way the demo, the tests, the benchmarks and the example make
+    /// envelopes of simulated messages.
+    pub fn envelope(self, received_ns: i64) -> crate::envelope::Envelope {
+        let mut env = crate::envelope::Envelope::new(received_ns, &self.subject, self.payload);
+        env.headers = self
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        env
+    }
+}
+
 /// The simulated order saga, as a user would define it in flowscope.toml:
 /// the demo follows it when the config defines no sagas.
 pub fn order_saga() -> crate::analysis::saga::SagaDef {

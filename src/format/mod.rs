@@ -14,5 +14,7 @@ pub mod words;
 
 pub use columns::{cut, fit, fit_left, pad, pad_left};
 pub use numbers::{byte_rate, bytes, count, rate, signed_rate, sparkline};
-pub use time::{TimeZone, catch_up, clock, duration, duration_ms, full_time, offset};
+pub use time::{
+    TimeZone, catch_up, clock, duration, duration_ms, full_time, offset, parse_duration,
+};
 pub use words::{counted, plural};

@@ -13,20 +13,10 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// `512 B`, `1.5 KiB`, `3.2 MiB`, `100.0 KiB`
+/// `512 B`, `1.5 KiB`, `3.2 MiB`, `100.0 KiB` (binary units, as bytesize
+/// writes them).
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    bytesize::ByteSize(n).display().iec().to_string()
 }
 
 /// A rate in short form: `0`, `12.5`, `980`, `12.3k`, `1.2M`.

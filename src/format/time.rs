@@ -82,6 +82,13 @@ pub fn catch_up(secs: Option<f64>) -> String {
     }
 }
 
+/// Reads a duration such as `30s`, `5m` or `1h30m` (what every flag and
+/// config key that takes one accepts); the error says what to write.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration ({e}); try 30s, 5m or 1h"))
+}
+
 /// An offset from a start, to the millisecond: `+0.475s`, `+1m05.250s`.
 pub fn offset(ns: i64) -> String {
     let ms = ns.max(0) / 1_000_000;

@@ -127,7 +127,6 @@ pub fn write_recording(
     step_ns: i64,
     outage: bool,
 ) -> i64 {
-    use flowscope::envelope::Envelope;
     use flowscope::recording::format::{Link, LinkRecord};
     use flowscope::recording::redact::Redactor;
     use flowscope::recording::{Header, Recorder, SourceInfo};
@@ -167,10 +166,7 @@ pub fn write_recording(
             .unwrap();
         }
         let m = sim.next(t).expect("the simulation runs");
-        let mut env = Envelope::new(t, &m.subject, m.payload);
-        for (k, v) in &m.headers {
-            env = env.with_header(k, v);
-        }
+        let mut env = m.envelope(t);
         env.index = i as u64;
         rec.event(&env).unwrap();
     }
