@@ -55,9 +55,7 @@ impl FromStr for StartSpec {
                 .ok_or_else(|| {
                     format!("'{value}' is not an RFC 3339 time such as 2026-11-23T09:00:00Z")
                 }),
-            "ago" => humantime::parse_duration(value)
-                .map(StartSpec::Ago)
-                .map_err(|e| format!("'{value}' is not a duration ({e}); try 30s, 15m or 2h")),
+            "ago" => crate::format::parse_duration(value).map(StartSpec::Ago),
             _ => Err(format!("'{s}' is not a start point; {hint}")),
         }
     }
