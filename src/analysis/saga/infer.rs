@@ -150,6 +150,26 @@ impl Learner {
         }
     }
 
+    /// An inferred instance moved at `t`: its path is not final after
+    /// all (taken back if counted), and it waits in the idle queue for
+    /// `timeout` of quiet.
+    pub(super) fn moved(
+        &mut self,
+        inst: &mut super::Instance,
+        key: &(usize, String),
+        t: i64,
+        timeout: std::time::Duration,
+    ) {
+        if let Some(path) = inst.learned.take() {
+            self.unlearn(&path);
+        }
+        if !inst.queued {
+            inst.queued = true;
+            let due = t.saturating_add(super::instance::timeout_ns(timeout));
+            self.idle.push(Reverse((due, key.clone())));
+        }
+    }
+
     /// The learned failure and compensation types.
     pub fn branches(&self) -> &Branches {
         &self.branches
