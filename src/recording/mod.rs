@@ -2,10 +2,13 @@
 //! `nats sub --dump` captures), redaction, and reading several files as one
 //! session in time order.
 
+pub mod dump;
 pub mod format;
+mod open;
 pub mod reader;
 pub mod redact;
 pub mod writer;
+pub mod zstd_frames;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
