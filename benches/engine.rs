@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use flowscope::analysis::store::Retention;
 use flowscope::analysis::{AnalysisConfig, EngineConfig};
-use flowscope::demo::sim::SimConfig;
 use flowscope::envelope::Envelope;
+use flowscope::sim::SimConfig;
 
 const EVENTS: usize = 300_000;
 const ROUNDS: usize = 5;

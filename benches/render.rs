@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use flowscope::analysis::filter::Filter;
 use flowscope::analysis::store::Retention;
 use flowscope::analysis::{Engine, EngineConfig};
-use flowscope::demo::sim::SimConfig;
+use flowscope::sim::SimConfig;
 
 const FRAMES: usize = 300;
 

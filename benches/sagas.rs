@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use flowscope::analysis::saga::SagaDef;
 use flowscope::analysis::{AnalysisConfig, EngineConfig};
-use flowscope::demo::sim::SimConfig;
+use flowscope::sim::SimConfig;
 
 const EVENTS: usize = 600_000;
 const CONCURRENT: usize = 100_000;
@@ -42,7 +42,7 @@ fn main() {
     };
     // The three runs take turns, so a change in the machine's load falls
     // on all of them; the best of each is kept.
-    let defined = [flowscope::demo::sim::order_saga()];
+    let defined = [flowscope::sim::order_saga()];
     let mut best = [Duration::MAX; 3];
     let mut engines = (None, None);
     for _ in 0..ROUNDS {

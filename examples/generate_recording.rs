@@ -5,9 +5,9 @@
 //!
 //! Defaults: 1,000,000 events at 2,000 events/s of recorded time.
 
-use flowscope::demo::sim::{SimConfig, Simulation};
 use flowscope::recording::redact::Redactor;
 use flowscope::recording::{Header, Recorder, SourceInfo};
+use flowscope::sim::{SimConfig, Simulation};
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);

@@ -560,7 +560,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "P", default_value_t = 0.05)]
     pub stuck_rate: f64,
     /// After N orders, OrderShipped and PaymentProcessed change shape (schema drift); 0: never.
-    #[arg(long, value_name = "N", default_value_t = crate::demo::sim::DEFAULT_DRIFT_AFTER)]
+    #[arg(long, value_name = "N", default_value_t = crate::sim::DEFAULT_DRIFT_AFTER)]
     pub drift_after: u64,
     #[command(flatten)]
     pub view: ViewArgs,

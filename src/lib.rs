@@ -22,6 +22,7 @@ pub mod replay;
 pub mod report;
 pub mod sanitize;
 pub mod session;
+pub mod sim;
 pub mod source;
 pub mod subject;
 pub mod tui;

@@ -7,7 +7,7 @@ mod support;
 use std::io::Read;
 use std::process::Child;
 
-use flowscope::demo::sim::{SimConfig, SimReport};
+use flowscope::sim::{SimConfig, SimReport};
 use serde_json::Value;
 
 /// Starts `flowscope analyze --live ARGS`, waits until it has subscribed,

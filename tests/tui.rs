@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crossterm::event::KeyCode;
 use flowscope::analysis::{Engine, EngineConfig, LinkEvent};
-use flowscope::demo::sim::{SimConfig, Simulation};
 use flowscope::envelope::Envelope;
+use flowscope::sim::{SimConfig, Simulation};
 use support::screen::{MS, T0, app, key, screen, typed};
 
 /// An engine with 40 simulated order events, one binary and one text event.

@@ -236,7 +236,7 @@ fn the_sagas_view_counts_states_and_lists_stuck_and_failed_first() {
         analysis: AnalysisConfig {
             sagas: vec![SagaDef {
                 timeout: std::time::Duration::from_secs(5),
-                ..flowscope::demo::sim::order_saga()
+                ..flowscope::sim::order_saga()
             }],
             ..AnalysisConfig::default()
         },

@@ -25,7 +25,7 @@ fn engine(sagas: Vec<SagaDef>) -> Engine {
 fn order_saga() -> SagaDef {
     SagaDef {
         timeout: std::time::Duration::from_secs(5),
-        ..flowscope::demo::sim::order_saga()
+        ..flowscope::sim::order_saga()
     }
 }
 

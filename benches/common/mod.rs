@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use flowscope::analysis::store::Retention;
 use flowscope::analysis::{Engine, EngineConfig};
-use flowscope::demo::sim::{SimConfig, Simulation};
 use flowscope::envelope::Envelope;
 use flowscope::format::TimeZone;
+use flowscope::sim::{SimConfig, Simulation};
 use flowscope::tui::app::{App, UiOptions};
 use flowscope::tui::theme::Theme;
 use flowscope::tui::views;

@@ -6,7 +6,6 @@
 pub mod jetstream;
 pub mod server;
 pub mod services;
-pub mod sim;
 
 use std::time::{Duration, Instant};
 
@@ -20,10 +19,10 @@ use crate::error::UserError;
 use crate::host::SourceEvent;
 use crate::host::live::Ingest;
 use crate::session;
+use crate::sim::{self, SimConfig, SimMessage, SimReport, Simulation};
 use crate::source::connect::{self, Resolved, Tuning};
 use crate::source::live::now_ns;
 use crate::tui::app::UiOptions;
-use sim::{SimConfig, SimMessage, SimReport, Simulation};
 
 /// Where simulated messages go.
 pub trait Sink {

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use flowscope::analysis::Snapshot;
 use flowscope::demo::server::{NatsServer, ServerOptions};
-use flowscope::demo::sim::{SimConfig, SimReport, Simulation};
 use flowscope::demo::{NatsSink, drive};
 use flowscope::session::SessionSettings;
 use flowscope::session::{self, LiveSession};
+use flowscope::sim::{SimConfig, SimReport, Simulation};
 use flowscope::source::connect::Resolved;
 use tokio_util::sync::CancellationToken;
 

@@ -8,7 +8,7 @@ use crate::subject::SubjectPattern;
 const S: i64 = 1_000_000_000;
 
 fn order() -> SagaDef {
-    crate::demo::sim::order_saga()
+    crate::sim::order_saga()
 }
 
 fn feed(book: &mut SagaBook, events: &[(i64, &str, &str)]) {
