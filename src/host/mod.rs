@@ -148,7 +148,8 @@ fn run<F: Feed>(
     } else {
         Duration::from_secs(3600)
     };
-    let mut next_publish = Instant::now() + interval;
+    // The first snapshot with what the feed has goes out at once.
+    let mut next_publish = Instant::now();
     let mut tables_copied = Instant::now();
     let mut dirty = false;
     let mut publish = |core: &mut Core, feed: &mut F| {
