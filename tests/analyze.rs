@@ -421,3 +421,78 @@ async fn a_recording_is_analysed_with_the_sagas_its_session_had() {
         r["sagas"]
     );
 }
+
+/// Publishes `n` events of a gapless, duplicate-free, in-order workload
+/// (50 keys, each numbered 1, 2, 3, … in order) as fast as it can.
+async fn publish_gapless(url: &str, n: u64) {
+    let client = support::client(url).await;
+    for i in 0..n {
+        let payload = format!(
+            r#"{{"id":"e-{i}","type":"Tick","aggregate_id":"k-{}","seq":{},"pad":"{}"}}"#,
+            i % 50,
+            i / 50 + 1,
+            "x".repeat(120)
+        );
+        client
+            .publish("gapless.tick", payload.into())
+            .await
+            .unwrap();
+    }
+    support::settle(&client).await;
+}
+
+#[tokio::test]
+async fn flowscope_never_reports_its_own_drops_as_the_systems_gaps() {
+    // Buffers far too small for the rate: flowscope must drop, count every
+    // drop, and report the gaps its drops open as unverifiable.
+    const N: u64 = 100_000;
+    let server = support::server();
+    let url = server.url();
+    let (analyze, _) = start_analyze(
+        &url,
+        &[
+            "--format",
+            "json",
+            "--duration",
+            "6s",
+            "--subscription-capacity",
+            "64",
+            "--queue-capacity",
+            "64",
+            "--fail-on",
+            "gap,dup,ooo",
+            "gapless.>",
+        ],
+    );
+    publish_gapless(&url, N).await;
+    let (code, r) = tokio::task::spawn_blocking(move || finish(analyze))
+        .await
+        .unwrap();
+    let events = r["events"].as_u64().unwrap();
+    let dropped = r["dropped"].as_u64().unwrap();
+    assert_eq!(
+        events + dropped,
+        N,
+        "every event arrived or was counted as dropped"
+    );
+    assert!(dropped > 0, "the buffers were meant to overflow: {r}");
+    let (missing, jumps) = (&r["gaps"]["missing"], &r["gaps"]["jumps"]);
+    assert_eq!(
+        missing, 0,
+        "flowscope's drops claimed as missing numbers ({jumps} jumps)"
+    );
+    assert_eq!(jumps, 0);
+    assert_eq!(r["out_of_order"]["count"], 0);
+    assert_eq!(r["duplicates"]["count"], 0);
+    let blind = &r["blind"];
+    assert_eq!(
+        blind["dropped_client"].as_u64().unwrap() + blind["dropped_queue"].as_u64().unwrap(),
+        dropped
+    );
+    assert!(
+        r["gaps"]["unverifiable"].as_u64().unwrap() > 0,
+        "set apart, not lost"
+    );
+    assert!(!blind["windows"].as_array().unwrap().is_empty(), "{blind}");
+    assert_eq!(code, 0, "--fail-on does not fire on unverifiable findings");
+}

@@ -49,7 +49,10 @@ async fn publish(js: &jetstream::Context, prefix: &str, from: u64, n: u64) {
 }
 
 async fn read(url: &str, spec: StreamSpec) -> LiveSession {
-    let view = SessionSettings::default();
+    read_with(url, spec, SessionSettings::default()).await
+}
+
+async fn read_with(url: &str, spec: StreamSpec, view: SessionSettings) -> LiveSession {
     let analysis = flowscope::analysis::AnalysisConfig::default();
     session::attach_with(
         &support::resolved(url),
@@ -319,4 +322,42 @@ async fn a_missing_stream_and_a_server_without_jetstream_are_plain_errors() {
         err.contains("has no JetStream") && err.contains("-js"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_stream_read_at_full_speed_into_a_tiny_queue_drops_nothing() {
+    // The reader pulls no faster than the engine takes: a queue of 8 slows
+    // it down, never makes it drop.
+    const N: u64 = 20_000;
+    let server = support::server();
+    let url = server.url();
+    let js = make_stream(&url, "FAST", "fast.>", stream::RetentionPolicy::Limits).await;
+    let mut acks = Vec::new();
+    for i in 1..=N {
+        acks.push(
+            js.publish("fast.x", format!(r#"{{"n":{i}}}"#).into())
+                .await
+                .unwrap(),
+        );
+        // The client holds a bounded number of acks in flight.
+        if acks.len() == 500 {
+            for a in acks.drain(..) {
+                a.await.unwrap();
+            }
+        }
+    }
+    for a in acks {
+        a.await.unwrap();
+    }
+    let tiny = SessionSettings {
+        queue_capacity: 8,
+        ..SessionSettings::default()
+    };
+    let live = read_with(&url, spec("FAST", StartSpec::All), tiny).await;
+    let seqs = exactly(&live, N as usize).await;
+    assert_eq!(seqs, (1..=N).collect::<Vec<_>>());
+    let status = live.host.snapshots.borrow().status.clone();
+    assert_eq!((status.dropped_queue, status.dropped_client), (0, 0));
+    assert_eq!(status.blind_until_ns, None, "never blind");
+    live.stop();
 }

@@ -284,3 +284,64 @@ fn the_sagas_view_counts_states_and_lists_stuck_and_failed_first() {
     assert!(s.contains("Instances · 1 · completed"), "{s}");
     assert!(!s.contains("o-stuck"), "{s}");
 }
+
+#[test]
+fn while_flowscope_is_blind_the_views_say_their_counts_are_incomplete() {
+    use flowscope::analysis::blind::{BlindWindow, Why};
+    let mut e = engine();
+    // flowscope's queue dropped what came between #9 and the next event,
+    // which then skips numbers: not the system's gap.
+    e.blind(BlindWindow {
+        from_ns: T0 + 950 * MS,
+        to_ns: T0 + 960 * MS,
+        why: Why::QueueDropped,
+    });
+    e.set_queue_drops(40);
+    e.ingest(ev(
+        10,
+        "orders.created",
+        "z",
+        r#"{"type":"OrderCreated","aggregate_id":"o1","seq":8}"#,
+    ));
+    let mut a = app(&mut e);
+    let s = screen(&mut a, 150, 24);
+    assert!(s.contains("dropped 40 (client 0, queue 40)"), "{s}");
+    assert!(
+        s.contains("BLIND"),
+        "the event is flagged as unverifiable: {s}"
+    );
+    // The drop count is shown in the warning style.
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(150, 24)).unwrap();
+    t.draw(|f| flowscope::tui::views::render(&mut a, f))
+        .unwrap();
+    let buf = t.backend().buffer();
+    let last = buf.area.height - 2;
+    let at = (0..buf.area.width)
+        .find(|x| buf[(*x, last)].symbol() == "d" && buf[(*x + 1, last)].symbol() == "r")
+        .expect("the status bar shows the drops");
+    let warn = flowscope::tui::theme::Theme::builtin().warn;
+    assert_eq!(buf[(at, last)].fg, warn.fg.unwrap());
+
+    key(&mut a, &mut e, KeyCode::Char('3'));
+    let s = screen(&mut a, 150, 32);
+    assert!(
+        s.contains("INCOMPLETE: flowscope dropped 40 messages"),
+        "{s}"
+    );
+    assert!(
+        s.contains("BLIND       unverifiable                   1"),
+        "{s}"
+    );
+    assert!(s.contains("3 missing, maybe flowscope's own drops"), "{s}");
+    key(&mut a, &mut e, KeyCode::Char('6'));
+    assert!(screen(&mut a, 150, 32).contains("INCOMPLETE: flowscope dropped 40 messages"));
+    // A minute later the views no longer say so; the counts stay apart.
+    e.tick(T0 + 70_000 * MS);
+    key(&mut a, &mut e, KeyCode::Char('3'));
+    let s = screen(&mut a, 150, 32);
+    assert!(!s.contains("INCOMPLETE"), "{s}");
+    assert!(
+        s.contains("BLIND       unverifiable                   1"),
+        "{s}"
+    );
+}

@@ -35,10 +35,14 @@ pub enum AnomalyKind {
     Reset,
     /// A JetStream consumer sequence skipped: deliveries were lost.
     LostDelivery,
+    /// A gap, reordering or duplicate seen while flowscope itself was
+    /// blind (it dropped messages or was disconnected): it cannot be told
+    /// from flowscope's own loss, so it is not counted as the system's.
+    Unverifiable,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 8] = [
+    pub const ALL: [AnomalyKind; 9] = [
         AnomalyKind::Duplicate,
         AnomalyKind::Conflict,
         AnomalyKind::OutOfOrder,
@@ -47,6 +51,7 @@ impl AnomalyKind {
         AnomalyKind::Drift,
         AnomalyKind::Reset,
         AnomalyKind::LostDelivery,
+        AnomalyKind::Unverifiable,
     ];
 
     /// The flag shown in the event table.
@@ -60,10 +65,10 @@ impl AnomalyKind {
             AnomalyKind::Drift => "DRIFT",
             AnomalyKind::Reset => "RESET",
             AnomalyKind::LostDelivery => "LOST",
+            AnomalyKind::Unverifiable => "BLIND",
         }
     }
 
-    /// Words for titles.
     /// What the related event is to an incident of this kind.
     pub fn related(self) -> &'static str {
         match self {
@@ -74,6 +79,7 @@ impl AnomalyKind {
         }
     }
 
+    /// Words for titles.
     pub fn title(self) -> &'static str {
         match self {
             AnomalyKind::Duplicate => "duplicate",
@@ -84,6 +90,7 @@ impl AnomalyKind {
             AnomalyKind::Drift => "schema drift",
             AnomalyKind::Reset => "sequence reset",
             AnomalyKind::LostDelivery => "lost delivery",
+            AnomalyKind::Unverifiable => "unverifiable",
         }
     }
 
@@ -98,6 +105,7 @@ impl AnomalyKind {
             AnomalyKind::Drift => "drift",
             AnomalyKind::Reset => "reset",
             AnomalyKind::LostDelivery => "lost",
+            AnomalyKind::Unverifiable => "unverifiable",
         }
     }
 
@@ -118,6 +126,14 @@ pub struct Finding {
     /// it, the event before a gap).
     pub related: Option<u64>,
     pub text: String,
+}
+
+/// What [`AnomalyLog::reclassify`] needs to know of an incident.
+pub struct Moved<'a> {
+    pub subject: &'a str,
+    pub event_type: &'a str,
+    /// Why it is unverifiable, in words.
+    pub why: &'a str,
 }
 
 /// A finding with the event it was found on, for the anomalies view.
@@ -166,7 +182,7 @@ fn bump(map: &mut FastMap<Box<str>, Counts>, other: &mut Counts, name: &str, slo
 
 impl AnomalyLog {
     pub fn record(&mut self, mut incident: Incident) {
-        incident.seq = self.counts.iter().sum();
+        incident.seq = self.next_seq();
         let slot = incident.kind.slot();
         self.counts[slot] += 1;
         self.meters[slot].add(incident.received_ns.div_euclid(1_000_000_000), 0);
@@ -186,6 +202,53 @@ impl AnomalyLog {
         if self.recent.len() > MAX_INCIDENTS {
             self.recent.pop_front();
         }
+    }
+
+    /// Turns the incident numbered `seq` (of event `index`, on `subject`
+    /// and `event_type`) from `from` into an unverifiable one, explained by
+    /// `why`: flowscope learned afterwards that it was blind when its
+    /// evidence came. The per-second history keeps the time it was seen.
+    pub fn reclassify(&mut self, seq: u64, from: AnomalyKind, note: &Moved<'_>) {
+        let (a, b) = (from.slot(), AnomalyKind::Unverifiable.slot());
+        if self.counts[a] == 0 {
+            return;
+        }
+        self.counts[a] -= 1;
+        self.counts[b] += 1;
+        for (map, other, name) in [
+            (&mut self.by_subject, &mut self.other_subjects, note.subject),
+            (&mut self.by_type, &mut self.other_types, note.event_type),
+        ] {
+            let c = map.get_mut(name).unwrap_or(other);
+            c[a] = c[a].saturating_sub(1);
+            c[b] += 1;
+        }
+        let Some(first) = self.recent.front().map(|i| i.seq) else {
+            return;
+        };
+        if let Some(pos) = seq.checked_sub(first).map(|p| p as usize)
+            && let Some(old) = self.recent.get(pos)
+            && old.seq == seq
+            && old.kind == from
+        {
+            let mut inc = (**old).clone();
+            inc.kind = AnomalyKind::Unverifiable;
+            inc.text = format!("{} ({})", inc.text, note.why).into();
+            self.recent.set(pos, Arc::new(inc));
+        }
+    }
+
+    /// The number the next recorded incident gets.
+    pub fn next_seq(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Moves `n` incidents of kind `from` to the unverifiable ones in the
+    /// counts only (their incidents left the recent list long ago).
+    pub fn reclassify_old(&mut self, from: AnomalyKind, n: u64) {
+        let n = n.min(self.counts[from.slot()]);
+        self.counts[from.slot()] -= n;
+        self.counts[AnomalyKind::Unverifiable.slot()] += n;
     }
 
     pub fn count(&self, kind: AnomalyKind) -> u64 {

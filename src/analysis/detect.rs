@@ -12,7 +12,8 @@ use lru::LruCache;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::FastMap;
-use super::anomalies::{AnomalyKind, AnomalyLog, Finding, Incident};
+use super::anomalies::{AnomalyKind, AnomalyLog, Finding, Incident, Moved};
+use super::blind::{BlindWindow, Blindness, Why};
 use super::classify::{self, Kind, TypeStats, Verdict};
 use super::dedup::{Dedup, DedupConfig};
 use super::fields::Described;
@@ -28,6 +29,34 @@ const MAX_PENDING_REPLIES: usize = 10_000;
 pub const MAX_TYPES: usize = 10_000;
 /// Items of each list kept for reports (the counts are always exact).
 pub const MAX_REPORT_ITEMS: usize = 1_000;
+/// Gaps remembered to recheck when flowscope learns late that it was
+/// blind (older ones are rechecked by a look at every key).
+pub const MAX_GAP_NOTES: usize = 65_536;
+
+/// A gap found while flowscope seemed to see everything: if it learns
+/// later that it was blind then (its client's drop count comes with a
+/// delay), the gap moves to the unverifiable findings.
+#[derive(Debug, Clone)]
+struct GapNote {
+    index: u64,
+    incident: u64,
+    before_ns: i64,
+    after_ns: i64,
+    from: i64,
+    to: i64,
+    key: Box<str>,
+    subject: Box<str>,
+    event_type: Box<str>,
+}
+
+/// An event whose finding became unverifiable: its index and the new
+/// finding text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rechecked {
+    pub index: u64,
+    pub from: AnomalyKind,
+    pub note: String,
+}
 
 /// A duplicate, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -92,6 +121,9 @@ pub struct Detect {
     consumer_seqs: LruCache<u64, u64, foldhash::fast::RandomState>,
     lost_deliveries: u64,
     pub items: ReportItems,
+    gap_notes: VecDeque<GapNote>,
+    /// Notes were dropped for the cap since this time (ns).
+    notes_since_ns: i64,
 }
 
 use crate::format::duration as ms;
@@ -123,11 +155,14 @@ impl Detect {
             ),
             lost_deliveries: 0,
             items: ReportItems::default(),
+            gap_notes: VecDeque::new(),
+            notes_since_ns: i64::MIN,
         }
     }
 
-    /// Analyses one event (already given its capture index).
-    pub fn observe(&mut self, env: &Envelope, d: &Described) -> Vec<Finding> {
+    /// Analyses one event (already given its capture index); `blind` says
+    /// when flowscope may have missed events.
+    pub fn observe(&mut self, env: &Envelope, d: &Described, blind: &Blindness) -> Vec<Finding> {
         self.answer(&env.subject);
         self.count_type(env, d);
         let mut found = Vec::new();
@@ -181,6 +216,23 @@ impl Detect {
             } else {
                 (AnomalyKind::Conflict, "same id, different content")
             };
+            let text = format!(
+                "duplicate of #{} ({what}, {} later), id {}",
+                dup.original_index,
+                ms(dup.delay_ns),
+                d.id.as_deref().unwrap_or("(payload)")
+            );
+            // A copy that came back across flowscope's own reconnection
+            // may be its own doing (a reader resuming).
+            if let Some(w) = blind.overlapping_for(
+                env.received_ns.saturating_sub(dup.delay_ns),
+                env.received_ns,
+                Why::Disconnected,
+            ) {
+                found.push(unverifiable(dup.original_index, text, w.why));
+                self.record(env, d, &found);
+                return found;
+            }
             keep(
                 &mut self.items.duplicates,
                 DupItem {
@@ -195,12 +247,7 @@ impl Detect {
             found.push(Finding {
                 kind,
                 related: Some(dup.original_index),
-                text: format!(
-                    "duplicate of #{} ({what}, {} later), id {}",
-                    dup.original_index,
-                    ms(dup.delay_ns),
-                    d.id.as_deref().unwrap_or("(payload)")
-                ),
+                text,
             });
             // A conflicting copy is new content: its schema is still checked.
             if dup.identical {
@@ -212,42 +259,74 @@ impl Detect {
             return found;
         }
         if let Some(seq) = d.sequence {
-            match self.ordering.observe(&d.key, seq, env.index, env.received_ns) {
+            match self
+                .ordering
+                .observe(&d.key, seq, env.index, env.received_ns, blind)
+            {
                 SeqOutcome::InOrder => {}
-                SeqOutcome::Gap { from, to, previous } => {
-                    let missing = if from == to { format!("{from} is") } else { format!("{from}–{to} are") };
-                    found.push(Finding {
-                        kind: AnomalyKind::Gap,
-                        related: Some(previous),
-                        text: format!("sequence jumped to {seq} for key {}: {missing} missing", d.key),
-                    });
+                SeqOutcome::Gap {
+                    from,
+                    to,
+                    previous,
+                    previous_ns,
+                    blind,
+                } => {
+                    let missing = if from == to {
+                        format!("{from} is")
+                    } else {
+                        format!("{from}–{to} are")
+                    };
+                    let text = format!(
+                        "sequence jumped to {seq} for key {}: {missing} missing",
+                        d.key
+                    );
+                    match blind {
+                        Some(why) => found.push(unverifiable(previous, text, why)),
+                        None => {
+                            self.note_gap(env, d, found.len(), (previous_ns, from, to));
+                            found.push(Finding {
+                                kind: AnomalyKind::Gap,
+                                related: Some(previous),
+                                text,
+                            });
+                        }
+                    }
                 }
                 SeqOutcome::OutOfOrder {
                     highest,
                     overtaken_by,
                     late_ns,
                 } => {
-                    keep(
-                        &mut self.items.out_of_order,
-                        OooItem {
-                            key: d.key.clone(),
-                            subject: env.subject.to_string(),
-                            sequence: seq,
-                            highest_seen: highest,
-                            index: env.index,
-                            late_ms: late_ns / 1_000_000,
-                        },
-                    );
-                    found.push(Finding {
-                    kind: AnomalyKind::OutOfOrder,
-                    related: Some(overtaken_by),
-                    text: format!(
+                    let text = format!(
                         "sequence {seq} arrived after {highest} for key {}: {} behind, {} late",
                         d.key,
                         highest as i128 - seq as i128,
                         ms(late_ns)
-                    ),
-                    })
+                    );
+                    if let Some(w) = blind.overlapping_for(
+                        env.received_ns.saturating_sub(late_ns),
+                        env.received_ns,
+                        Why::Disconnected,
+                    ) {
+                        found.push(unverifiable(overtaken_by, text, w.why));
+                    } else {
+                        keep(
+                            &mut self.items.out_of_order,
+                            OooItem {
+                                key: d.key.clone(),
+                                subject: env.subject.to_string(),
+                                sequence: seq,
+                                highest_seen: highest,
+                                index: env.index,
+                                late_ms: late_ns / 1_000_000,
+                            },
+                        );
+                        found.push(Finding {
+                            kind: AnomalyKind::OutOfOrder,
+                            related: Some(overtaken_by),
+                            text,
+                        });
+                    }
                 }
                 SeqOutcome::Reset { previous_highest } => found.push(Finding {
                     kind: AnomalyKind::Reset,
@@ -262,6 +341,69 @@ impl Detect {
         self.check_schema(env, d, &mut found);
         self.record(env, d, &found);
         found
+    }
+
+    /// Remembers a gap found as the `nth` finding of this event, to
+    /// recheck it if flowscope learns late that it was blind then.
+    fn note_gap(&mut self, env: &Envelope, d: &Described, nth: usize, gap: (i64, i64, i64)) {
+        let (before_ns, from, to) = gap;
+        if self.gap_notes.len() >= MAX_GAP_NOTES
+            && let Some(old) = self.gap_notes.pop_front()
+        {
+            self.notes_since_ns = self.notes_since_ns.max(old.after_ns);
+        }
+        self.gap_notes.push_back(GapNote {
+            index: env.index,
+            incident: self.log.next_seq() + nth as u64,
+            before_ns,
+            after_ns: env.received_ns,
+            from,
+            to,
+            key: d.key.as_str().into(),
+            subject: env.subject.clone(),
+            event_type: d.event_type.as_str().into(),
+        });
+    }
+
+    /// flowscope learned that it was blind during `w`: the gaps whose
+    /// missing numbers would have come then move to the unverifiable
+    /// findings. Returns the events whose findings changed (those still
+    /// remembered).
+    pub fn recheck(&mut self, w: &BlindWindow) -> Vec<Rechecked> {
+        let why = format!("unverifiable: {} then", w.why.label());
+        let mut out = Vec::new();
+        let meets = |n: &GapNote| n.before_ns <= w.to_ns && n.after_ns >= w.from_ns;
+        // Notes are in the order events came, so by receive time but for
+        // sources that interleave: start a second early.
+        let start = self
+            .gap_notes
+            .partition_point(|n| n.after_ns < w.from_ns.saturating_sub(1_000_000_000));
+        for n in self.gap_notes.range(start..).filter(|n| meets(n)) {
+            self.ordering.reclassify(&n.key, n.from, n.to);
+            self.log.reclassify(
+                n.incident,
+                AnomalyKind::Gap,
+                &Moved {
+                    subject: &n.subject,
+                    event_type: &n.event_type,
+                    why: &why,
+                },
+            );
+            out.push(Rechecked {
+                index: n.index,
+                from: AnomalyKind::Gap,
+                note: why.clone(),
+            });
+        }
+        if !out.is_empty() {
+            self.gap_notes.retain(|n| !meets(n));
+        }
+        // Gaps older than the notes kept: their numbers are found by key.
+        if w.from_ns <= self.notes_since_ns {
+            let moved = self.ordering.reclassify_between(w.from_ns, w.to_ns);
+            self.log.reclassify_old(AnomalyKind::Gap, moved);
+        }
+        out
     }
 
     fn check_schema(&mut self, env: &Envelope, d: &Described, found: &mut Vec<Finding>) {
@@ -364,6 +506,16 @@ impl Detect {
             .collect();
         v.sort_by(|a, b| b.1.events.cmp(&a.1.events).then(a.0.cmp(&b.0)));
         v
+    }
+}
+
+/// A finding flowscope cannot vouch for: it was blind (`why`) when its
+/// evidence came.
+fn unverifiable(related: u64, text: String, why: Why) -> Finding {
+    Finding {
+        kind: AnomalyKind::Unverifiable,
+        related: Some(related),
+        text: format!("{text} (unverifiable: {} then)", why.label()),
     }
 }
 

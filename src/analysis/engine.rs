@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::AnalysisConfig;
 use super::anomalies::AnomalyKind;
+use super::blind::{BlindWindow, Blindness, Why};
 use super::detect::{Detect, DetectConfig};
 use super::fields::Extractor;
 use super::filter::Filter;
@@ -99,6 +100,8 @@ pub struct Engine {
     /// The sagas view, rebuilt at most once a second of the event clock or
     /// when events arrived (second, events, view).
     sagas_view: Option<(i64, u64, Arc<SagaView>)>,
+    /// When flowscope was blind (dropped or disconnected).
+    blind: Blindness,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +159,7 @@ impl Engine {
             status,
             generation: 0,
             tables_cache: None,
+            blind: Blindness::default(),
         }
     }
 
@@ -196,7 +200,7 @@ impl Engine {
             self.sagas
                 .observe(env.index, env.event_ns(), &env.subject, &d.event_type, &ids);
         }
-        let findings = self.detect.observe(&env, &d);
+        let findings = self.detect.observe(&env, &d, &self.blind);
         let ev = StoredEvent {
             env,
             flags: Flags::of(&findings),
@@ -225,7 +229,8 @@ impl Engine {
         }
     }
 
-    /// Records a connection change at `at_ns`.
+    /// Records a connection change at `at_ns`. While the connection is
+    /// lost flowscope is blind (see [`Engine::blind`]).
     pub fn link(&mut self, event: LinkEvent, at_ns: i64) {
         self.advance(at_ns);
         let s = &mut self.status;
@@ -245,6 +250,15 @@ impl Engine {
             s.link = next;
             s.link_since_ns = at_ns;
         }
+        match next {
+            LinkState::Reconnecting | LinkState::Disconnected => {
+                self.open_blind(at_ns, Why::Disconnected)
+            }
+            LinkState::Connected => {
+                self.close_blind(Why::Disconnected, at_ns);
+            }
+            _ => {}
+        }
     }
 
     /// Sets the count of messages the NATS client dropped (a running total).
@@ -255,6 +269,61 @@ impl Engine {
     /// Sets the count of messages the ingest queue dropped (a running total).
     pub fn set_queue_drops(&mut self, total: u64) {
         self.status.dropped_queue = self.status.dropped_queue.max(total);
+    }
+
+    /// The NATS client dropped messages (`total` so far): flowscope is
+    /// blind from `since_ns` (the last time it knew it had missed nothing)
+    /// until [`Engine::client_caught_up`].
+    pub fn client_drops(&mut self, total: u64, since_ns: i64) {
+        if total > self.status.dropped_client {
+            self.open_blind(since_ns, Why::ClientDropped);
+        }
+        self.set_client_drops(total);
+    }
+
+    /// The NATS client has dropped nothing more since its last drops, as of
+    /// `at_ns`; returns the window in which it was blind.
+    pub fn client_caught_up(&mut self, at_ns: i64) -> Option<BlindWindow> {
+        self.close_blind(Why::ClientDropped, at_ns)
+    }
+
+    /// flowscope was blind during `w` (its queue dropped the events it
+    /// received then, or a recording says so): findings whose evidence
+    /// falls in it, found before or after, are unverifiable.
+    pub fn blind(&mut self, w: BlindWindow) {
+        self.blind.add(w.from_ns, w.to_ns, w.why);
+        self.sagas.blind_mut().add(w.from_ns, w.to_ns, w.why);
+        self.recheck(&w);
+    }
+
+    /// When flowscope was blind.
+    pub fn blindness(&self) -> &Blindness {
+        &self.blind
+    }
+
+    fn open_blind(&mut self, at_ns: i64, why: Why) {
+        self.blind.open(at_ns, why);
+        self.sagas.blind_mut().open(at_ns, why);
+        self.recheck(&BlindWindow {
+            from_ns: at_ns,
+            to_ns: i64::MAX,
+            why,
+        });
+    }
+
+    fn close_blind(&mut self, why: Why, at_ns: i64) -> Option<BlindWindow> {
+        self.sagas.blind_mut().close(why, at_ns);
+        self.blind.close(why, at_ns)
+    }
+
+    /// Moves the gaps found in `w` to the unverifiable findings, on the
+    /// events still retained too.
+    fn recheck(&mut self, w: &BlindWindow) {
+        for r in self.detect.recheck(w) {
+            self.store
+                .update(r.index, |ev| ev.unverify(r.from, &r.note));
+        }
+        self.tables_cache = None;
     }
 
     /// Shows (or clears) the recording in progress.
@@ -412,6 +481,7 @@ impl Engine {
             recent: log.recent().clone(),
             gaps_missing: self.detect.ordering.missing(),
             gaps_open: self.detect.ordering.open(),
+            gaps_unverifiable: self.detect.ordering.unverifiable_missing(),
             ..(*tables.anomalies).clone()
         };
         let status = Status {
@@ -421,6 +491,7 @@ impl Engine {
             total_bytes: self.total_bytes,
             retained_events: self.store.len(),
             retained_bytes: self.store.bytes(),
+            blind_until_ns: self.blind.last_ns(),
             untracked_subject_events: self.subjects.untracked_events(),
             ..self.status.clone()
         };

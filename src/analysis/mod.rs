@@ -2,6 +2,7 @@
 //! async or UI dependencies, so live and recorded input are analysed alike.
 
 pub mod anomalies;
+pub mod blind;
 pub mod classify;
 pub mod dedup;
 pub mod detect;

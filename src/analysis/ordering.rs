@@ -12,6 +12,13 @@
 //!   event) means its sequence restarted; tracking of the key starts over
 //!   from it and the event is not counted as out of order.
 //!
+//! A gap whose missing numbers would have arrived while flowscope was
+//! blind (it dropped events, or was disconnected) is *unverifiable*: its
+//! numbers are kept apart from `missing` and `open`, in
+//! `unverifiable_missing` and `unverifiable_open`, because flowscope cannot
+//! tell them from its own loss. A gap found before the blindness was
+//! known can be marked so later ([`Ordering::reclassify`]).
+//!
 //! Bounded: at most `max_keys` keys (the least recently seen are forgotten,
 //! counted) and
 //! [`MAX_RANGES_PER_KEY`] missing ranges per key (the lowest are dropped,
@@ -20,6 +27,8 @@
 use std::num::NonZeroUsize;
 
 use lru::LruCache;
+
+use super::blind::{Blindness, Why};
 
 /// Default cap on tracked keys.
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
@@ -33,10 +42,22 @@ struct KeyState {
     highest_index: u64,
     highest_received_ns: i64,
     /// Missing inclusive ranges, ascending, disjoint.
-    missing: Vec<(i64, i64)>,
+    missing: Vec<Range>,
     /// Numbers up to here were in ranges dropped for the per-key cap: whether
     /// they were seen is unknown, so they never count as a reset.
     floor: Option<i64>,
+}
+
+/// Missing numbers `from..=to` of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Range {
+    from: i64,
+    to: i64,
+    /// flowscope was blind when they would have come.
+    unverifiable: bool,
+    /// Receive times of the numbers seen either side when it opened.
+    before_ns: i64,
+    after_ns: i64,
 }
 
 impl KeyState {
@@ -44,7 +65,7 @@ impl KeyState {
         seq >= self.lowest
             && seq <= self.highest
             && self.floor.is_none_or(|f| seq > f)
-            && !self.missing.iter().any(|&(a, b)| seq >= a && seq <= b)
+            && !self.missing.iter().any(|r| seq >= r.from && seq <= r.to)
     }
 }
 
@@ -53,8 +74,17 @@ impl KeyState {
 pub enum SeqOutcome {
     /// The first number seen for the key, or the next one.
     InOrder,
-    /// Numbers `from..=to` were skipped; `previous` carried the number before.
-    Gap { from: i64, to: i64, previous: u64 },
+    /// Numbers `from..=to` were skipped; `previous` carried the number
+    /// before; `blind` says why flowscope cannot vouch for it, when it was
+    /// blind in between.
+    Gap {
+        from: i64,
+        to: i64,
+        previous: u64,
+        /// When the number before was received.
+        previous_ns: i64,
+        blind: Option<Why>,
+    },
     /// Lower than the highest seen.
     OutOfOrder {
         highest: i64,
@@ -82,6 +112,8 @@ pub struct Ordering {
     keys: LruCache<Box<str>, KeyState, foldhash::fast::RandomState>,
     missing: u64,
     open: u64,
+    unverifiable_missing: u64,
+    unverifiable_open: u64,
     evicted_keys: u64,
     dropped_ranges: u64,
 }
@@ -135,18 +167,28 @@ impl Ordering {
             ),
             missing: 0,
             open: 0,
+            unverifiable_missing: 0,
+            unverifiable_open: 0,
             evicted_keys: 0,
             dropped_ranges: 0,
         }
     }
 
     /// Records `seq` for `key`, carried by event `index` received at
-    /// `received_ns`.
-    pub fn observe(&mut self, key: &str, seq: i64, index: u64, received_ns: i64) -> SeqOutcome {
+    /// `received_ns`; `blind` says when flowscope may have missed events.
+    pub fn observe(
+        &mut self,
+        key: &str,
+        seq: i64,
+        index: u64,
+        received_ns: i64,
+        blind: &Blindness,
+    ) -> SeqOutcome {
         let Some(st) = self.keys.get_mut(key) else {
             self.insert(key, seq, index, received_ns);
             return SeqOutcome::InOrder;
         };
+        let before_ns = st.highest_received_ns;
         if st.seen(seq) {
             let previous_highest = st.highest;
             self.forget_ranges(key);
@@ -164,8 +206,15 @@ impl Ordering {
             st.highest_index = index;
             st.highest_received_ns = received_ns;
             if from <= to {
-                self.add_range(key, from, to);
-                return SeqOutcome::Gap { from, to, previous };
+                let blind = blind.overlapping(before_ns, received_ns).map(|w| w.why);
+                self.add_range(key, from, to, blind.is_some(), (before_ns, received_ns));
+                return SeqOutcome::Gap {
+                    from,
+                    to,
+                    previous,
+                    previous_ns: before_ns,
+                    blind,
+                };
             }
             return SeqOutcome::InOrder;
         }
@@ -179,7 +228,7 @@ impl Ordering {
             let (from, to) = (seq + 1, st.lowest - 1);
             st.lowest = seq;
             if from <= to {
-                self.add_range(key, from, to);
+                self.add_range(key, from, to, false, (received_ns, received_ns));
             }
         } else {
             self.fill(key, seq);
@@ -202,48 +251,129 @@ impl Ordering {
         }
     }
 
-    fn drop_counts(&mut self, ranges: &[(i64, i64)]) {
-        for &(a, b) in ranges {
-            self.missing = self.missing.saturating_sub(width(a, b));
+    /// The counters a range counts in: (missing numbers, open ranges).
+    fn counters(&mut self, unverifiable: bool) -> (&mut u64, &mut u64) {
+        if unverifiable {
+            (&mut self.unverifiable_missing, &mut self.unverifiable_open)
+        } else {
+            (&mut self.missing, &mut self.open)
         }
-        self.open = self.open.saturating_sub(ranges.len() as u64);
     }
 
-    fn add_range(&mut self, key: &str, from: i64, to: i64) {
+    /// Counts (or uncounts) `ranges` ranges of `numbers` numbers.
+    fn count(&mut self, unverifiable: bool, numbers: u64, ranges: u64, add: bool) {
+        let (missing, open) = self.counters(unverifiable);
+        if add {
+            *missing = missing.saturating_add(numbers);
+            *open += ranges;
+        } else {
+            *missing = missing.saturating_sub(numbers);
+            *open = open.saturating_sub(ranges);
+        }
+    }
+
+    fn drop_counts(&mut self, ranges: &[Range]) {
+        for r in ranges {
+            self.count(r.unverifiable, width(r.from, r.to), 1, false);
+        }
+    }
+
+    fn add_range(&mut self, key: &str, from: i64, to: i64, unverifiable: bool, times: (i64, i64)) {
         let st = self.keys.get_mut(key).expect("present");
-        let pos = st.missing.partition_point(|&(a, _)| a < from);
-        st.missing.insert(pos, (from, to));
-        self.missing = self.missing.saturating_add(width(from, to));
-        self.open += 1;
-        if st.missing.len() > MAX_RANGES_PER_KEY {
-            let (a, b) = st.missing.remove(0);
-            st.floor = Some(st.floor.map_or(b, |f| f.max(b)));
-            self.missing = self.missing.saturating_sub(width(a, b));
-            self.open -= 1;
+        let pos = st.missing.partition_point(|r| r.from < from);
+        st.missing.insert(
+            pos,
+            Range {
+                from,
+                to,
+                unverifiable,
+                before_ns: times.0,
+                after_ns: times.1,
+            },
+        );
+        let dropped = (st.missing.len() > MAX_RANGES_PER_KEY).then(|| {
+            let r = st.missing.remove(0);
+            st.floor = Some(st.floor.map_or(r.to, |f| f.max(r.to)));
+            r
+        });
+        self.count(unverifiable, width(from, to), 1, true);
+        if let Some(r) = dropped {
+            self.count(r.unverifiable, width(r.from, r.to), 1, false);
             self.dropped_ranges += 1;
         }
     }
 
     fn fill(&mut self, key: &str, seq: i64) {
         let st = self.keys.get_mut(key).expect("present");
-        let Some(i) = st.missing.iter().position(|&(a, b)| seq >= a && seq <= b) else {
+        let Some(i) = st.missing.iter().position(|r| seq >= r.from && seq <= r.to) else {
             return;
         };
-        let (a, b) = st.missing[i];
-        self.missing = self.missing.saturating_sub(1);
-        match (seq == a, seq == b) {
+        let r = st.missing[i];
+        let ranges_delta: i8 = match (seq == r.from, seq == r.to) {
             (true, true) => {
                 st.missing.remove(i);
-                self.open -= 1;
+                -1
             }
-            (true, false) => st.missing[i].0 = seq + 1,
-            (false, true) => st.missing[i].1 = seq - 1,
+            (true, false) => {
+                st.missing[i].from = seq + 1;
+                0
+            }
+            (false, true) => {
+                st.missing[i].to = seq - 1;
+                0
+            }
             (false, false) => {
-                st.missing[i].1 = seq - 1;
-                st.missing.insert(i + 1, (seq + 1, b));
-                self.open += 1;
+                st.missing[i].to = seq - 1;
+                st.missing.insert(i + 1, Range { from: seq + 1, ..r });
+                1
+            }
+        };
+        self.count(r.unverifiable, 1, 0, false);
+        match ranges_delta {
+            -1 => self.count(r.unverifiable, 0, 1, false),
+            1 => self.count(r.unverifiable, 0, 1, true),
+            _ => {}
+        }
+    }
+
+    /// Marks the missing numbers of `key` within `from..=to` unverifiable
+    /// (flowscope turned out to have been blind when they would have
+    /// come); returns how many numbers moved.
+    pub fn reclassify(&mut self, key: &str, from: i64, to: i64) -> u64 {
+        let Some(st) = self.keys.peek_mut(key) else {
+            return 0;
+        };
+        let mut moved = Vec::new();
+        for r in st.missing.iter_mut() {
+            if !r.unverifiable && r.from >= from && r.to <= to {
+                r.unverifiable = true;
+                moved.push(width(r.from, r.to));
             }
         }
+        let numbers: u64 = moved.iter().sum();
+        self.count(false, numbers, moved.len() as u64, false);
+        self.count(true, numbers, moved.len() as u64, true);
+        numbers
+    }
+
+    /// Marks unverifiable every missing range of any key that opened
+    /// between numbers received around `from_ns..=to_ns` (a look at every
+    /// key: for blindness older than the gaps [`Ordering::reclassify`] is
+    /// told of). Returns the ranges moved.
+    pub fn reclassify_between(&mut self, from_ns: i64, to_ns: i64) -> u64 {
+        let (mut numbers, mut ranges) = (0u64, 0u64);
+        for (_, st) in self.keys.iter_mut() {
+            for r in st.missing.iter_mut() {
+                if !r.unverifiable && r.before_ns <= to_ns && r.after_ns >= from_ns {
+                    r.unverifiable = true;
+                    numbers = numbers.saturating_add(width(r.from, r.to));
+                    ranges += 1;
+                }
+            }
+        }
+        self.count(false, numbers, ranges, false);
+        self.count(true, numbers, ranges, true);
+        ranges
     }
 
     fn forget_ranges(&mut self, key: &str) {
@@ -264,6 +394,16 @@ impl Ordering {
         self.open
     }
 
+    /// Missing numbers flowscope cannot vouch for (it was blind then).
+    pub fn unverifiable_missing(&self) -> u64 {
+        self.unverifiable_missing
+    }
+
+    /// Their ranges.
+    pub fn unverifiable_open(&self) -> u64 {
+        self.unverifiable_open
+    }
+
     pub fn evicted_keys(&self) -> u64 {
         self.evicted_keys
     }
@@ -282,16 +422,19 @@ impl Ordering {
         let mut keys: Vec<(&Box<str>, &KeyState)> = self
             .keys
             .iter()
-            .filter(|(_, s)| !s.missing.is_empty())
+            .filter(|(_, s)| s.missing.iter().any(|r| !r.unverifiable))
             .collect();
         keys.sort_by(|a, b| a.0.cmp(b.0));
         keys.into_iter()
             .flat_map(|(k, s)| {
-                s.missing.iter().map(move |&(from, to)| OpenGap {
-                    key: k.to_string(),
-                    from,
-                    to,
-                })
+                s.missing
+                    .iter()
+                    .filter(|r| !r.unverifiable)
+                    .map(move |r| OpenGap {
+                        key: k.to_string(),
+                        from: r.from,
+                        to: r.to,
+                    })
             })
             .take(limit)
             .collect()
@@ -302,22 +445,26 @@ impl Ordering {
 mod tests {
     use super::*;
 
+    static NONE: std::sync::LazyLock<Blindness> = std::sync::LazyLock::new(Blindness::default);
+
     #[test]
     fn in_order_and_gaps() {
         let mut o = Ordering::default();
-        assert_eq!(o.observe("k", 1, 10, 0), SeqOutcome::InOrder);
-        assert_eq!(o.observe("k", 2, 11, 0), SeqOutcome::InOrder);
+        assert_eq!(o.observe("k", 1, 10, 0, &NONE), SeqOutcome::InOrder);
+        assert_eq!(o.observe("k", 2, 11, 0, &NONE), SeqOutcome::InOrder);
         assert_eq!(
-            o.observe("k", 5, 12, 0),
+            o.observe("k", 5, 12, 0, &NONE),
             SeqOutcome::Gap {
                 from: 3,
                 to: 4,
-                previous: 11
+                previous: 11,
+                previous_ns: 0,
+                blind: None,
             }
         );
         assert_eq!((o.missing(), o.open()), (2, 1));
         // A late 4 fills its number and is out of order.
-        let late = o.observe("k", 4, 13, 7);
+        let late = o.observe("k", 4, 13, 7, &NONE);
         assert_eq!(
             late,
             SeqOutcome::OutOfOrder {
@@ -338,12 +485,39 @@ mod tests {
     }
 
     #[test]
+    fn gaps_while_blind_are_kept_apart_and_can_be_moved_later() {
+        let mut blind = Blindness::default();
+        blind.add(15, 25, Why::QueueDropped);
+        let mut o = Ordering::default();
+        o.observe("k", 1, 0, 10, &blind);
+        assert!(matches!(
+            o.observe("k", 3, 1, 30, &blind),
+            SeqOutcome::Gap {
+                blind: Some(Why::QueueDropped),
+                ..
+            }
+        ));
+        o.observe("k", 6, 2, 40, &blind);
+        o.observe("j", 1, 3, 41, &blind);
+        o.observe("j", 5, 4, 50, &blind);
+        assert_eq!((o.missing(), o.unverifiable_missing()), (5, 1));
+        assert_eq!(o.open_gaps(10).len(), 2, "only what flowscope vouches for");
+        // Learned late: blind from 45 to 46 too (j's gap, not k's).
+        assert_eq!(o.reclassify_between(45, 46), 1);
+        assert_eq!((o.missing(), o.unverifiable_missing()), (2, 4));
+        assert_eq!((o.open(), o.unverifiable_open()), (1, 2));
+        // A late arrival fills an unverifiable number like any other.
+        o.observe("j", 3, 5, 60, &blind);
+        assert_eq!((o.unverifiable_missing(), o.unverifiable_open()), (3, 3));
+    }
+
+    #[test]
     fn a_late_arrival_inside_a_range_splits_it() {
         let mut o = Ordering::default();
-        o.observe("k", 1, 0, 0);
-        o.observe("k", 10, 1, 0);
+        o.observe("k", 1, 0, 0, &NONE);
+        o.observe("k", 10, 1, 0, &NONE);
         assert_eq!((o.missing(), o.open()), (8, 1));
-        o.observe("k", 5, 2, 0);
+        o.observe("k", 5, 2, 0, &NONE);
         assert_eq!((o.missing(), o.open()), (7, 2));
         assert_eq!(
             o.open_gaps(10)
@@ -357,9 +531,9 @@ mod tests {
     #[test]
     fn below_the_lowest_is_late_and_opens_the_range_between() {
         let mut o = Ordering::default();
-        o.observe("k", 5, 0, 0);
+        o.observe("k", 5, 0, 0, &NONE);
         assert!(matches!(
-            o.observe("k", 2, 1, 0),
+            o.observe("k", 2, 1, 0, &NONE),
             SeqOutcome::OutOfOrder { highest: 5, .. }
         ));
         assert_eq!((o.missing(), o.open()), (2, 1), "3 and 4 are missing");
@@ -369,11 +543,11 @@ mod tests {
     fn a_number_seen_again_is_a_reset_and_tracking_restarts() {
         let mut o = Ordering::default();
         for (i, s) in [1, 2, 3, 6].into_iter().enumerate() {
-            o.observe("k", s, i as u64, 0);
+            o.observe("k", s, i as u64, 0, &NONE);
         }
         assert_eq!(o.missing(), 2);
         assert_eq!(
-            o.observe("k", 1, 9, 0),
+            o.observe("k", 1, 9, 0, &NONE),
             SeqOutcome::Reset {
                 previous_highest: 6
             }
@@ -383,21 +557,21 @@ mod tests {
             (0, 0),
             "the old gap belongs to the old sequence"
         );
-        assert_eq!(o.observe("k", 2, 10, 0), SeqOutcome::InOrder);
+        assert_eq!(o.observe("k", 2, 10, 0, &NONE), SeqOutcome::InOrder);
     }
 
     #[test]
     fn keys_are_independent_and_bounded() {
         let mut o = Ordering::new(2);
-        o.observe("a", 1, 0, 0);
-        o.observe("a", 3, 1, 0);
-        o.observe("b", 1, 2, 0);
-        o.observe("c", 1, 3, 0); // evicts a, and its gap with it
+        o.observe("a", 1, 0, 0, &NONE);
+        o.observe("a", 3, 1, 0, &NONE);
+        o.observe("b", 1, 2, 0, &NONE);
+        o.observe("c", 1, 3, 0, &NONE); // evicts a, and its gap with it
         assert_eq!(o.tracked_keys(), 2);
         assert_eq!(o.evicted_keys(), 1);
         assert_eq!(o.missing(), 0);
         assert_eq!(
-            o.observe("a", 7, 4, 0),
+            o.observe("a", 7, 4, 0, &NONE),
             SeqOutcome::InOrder,
             "a starts over"
         );
@@ -407,7 +581,7 @@ mod tests {
     fn ranges_per_key_are_bounded() {
         let mut o = Ordering::default();
         for i in 0..(MAX_RANGES_PER_KEY as i64 + 10) {
-            o.observe("k", i * 2, i as u64, 0);
+            o.observe("k", i * 2, i as u64, 0, &NONE);
         }
         assert_eq!(o.open(), MAX_RANGES_PER_KEY as u64);
         assert_eq!(o.missing(), MAX_RANGES_PER_KEY as u64);
@@ -418,10 +592,10 @@ mod tests {
     fn numbers_in_dropped_ranges_are_late_not_a_reset() {
         let mut o = Ordering::default();
         for i in 0..300 {
-            o.observe("k", i * 2, i as u64, 0);
+            o.observe("k", i * 2, i as u64, 0, &NONE);
         }
         assert!(matches!(
-            o.observe("k", 1, 999, 0),
+            o.observe("k", 1, 999, 0, &NONE),
             SeqOutcome::OutOfOrder { .. }
         ));
         assert!(o.missing() > 0, "the key was not wiped");
@@ -430,13 +604,13 @@ mod tests {
     #[test]
     fn the_least_recently_seen_key_is_forgotten() {
         let mut o = Ordering::new(2);
-        o.observe("busy", 1, 0, 0);
-        o.observe("idle", 1, 1, 0);
-        o.observe("busy", 3, 2, 0); // busy has a gap and was seen last
-        o.observe("new", 1, 3, 0); // evicts idle, not busy
+        o.observe("busy", 1, 0, 0, &NONE);
+        o.observe("idle", 1, 1, 0, &NONE);
+        o.observe("busy", 3, 2, 0, &NONE); // busy has a gap and was seen last
+        o.observe("new", 1, 3, 0, &NONE); // evicts idle, not busy
         assert_eq!(o.missing(), 1, "busy kept its gap");
         assert_eq!(
-            o.observe("busy", 2, 4, 0),
+            o.observe("busy", 2, 4, 0, &NONE),
             SeqOutcome::OutOfOrder {
                 highest: 3,
                 overtaken_by: 2,
@@ -448,8 +622,8 @@ mod tests {
     #[test]
     fn extreme_sequences_do_not_overflow() {
         let mut o = Ordering::default();
-        o.observe("k", i64::MIN, 0, 0);
-        o.observe("k", i64::MAX, 1, 0);
+        o.observe("k", i64::MIN, 0, 0, &NONE);
+        o.observe("k", i64::MAX, 1, 0, &NONE);
         assert_eq!(o.missing(), u64::MAX - 1);
     }
 }

@@ -61,6 +61,10 @@ pub struct Status {
     pub dropped_client: u64,
     /// Messages flowscope's own ingest queue had to drop.
     pub dropped_queue: u64,
+    /// The last time flowscope was blind (dropped messages or was
+    /// disconnected), ns; `i64::MAX` while it still is. Findings whose
+    /// evidence falls in such a time are unverifiable.
+    pub blind_until_ns: Option<i64>,
     pub retained_events: usize,
     pub retained_bytes: u64,
     pub retention: Retention,
@@ -131,6 +135,8 @@ pub struct AnomalySummary {
     /// Sequence numbers missing now, and the ranges they form.
     pub gaps_missing: u64,
     pub gaps_open: u64,
+    /// Missing numbers that would have come while flowscope was blind.
+    pub gaps_unverifiable: u64,
 }
 
 /// One row of the event kinds view.

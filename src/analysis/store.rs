@@ -69,6 +69,19 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// Its findings of kind `from` become unverifiable, explained by
+    /// `note` (flowscope learned it was blind when their evidence came).
+    pub fn unverify(&mut self, from: AnomalyKind, note: &str) {
+        let Some(findings) = &mut self.findings else {
+            return;
+        };
+        for f in findings.iter_mut().filter(|f| f.kind == from) {
+            f.kind = AnomalyKind::Unverifiable;
+            f.text = format!("{} ({note})", f.text);
+        }
+        self.flags = Flags::of(findings);
+    }
+
     /// A stored event with the given type and the subject as key (tests).
     pub fn for_test(env: Envelope, event_type: &str) -> Self {
         StoredEvent {
@@ -118,6 +131,25 @@ impl EventStore {
                 None => break,
             }
         }
+    }
+
+    /// Changes the retained event `index` (a new copy: snapshots taken
+    /// before keep theirs); false when it is no longer retained.
+    pub fn update(&mut self, index: u64, f: impl FnOnce(&mut StoredEvent)) -> bool {
+        let Some(pos) = self
+            .first_index()
+            .and_then(|first| index.checked_sub(first))
+            .map(|p| p as usize)
+        else {
+            return false;
+        };
+        let Some(old) = self.events.get(pos).filter(|e| e.env.index == index) else {
+            return false;
+        };
+        let mut ev = (**old).clone();
+        f(&mut ev);
+        self.events.set(pos, Arc::new(ev));
+        true
     }
 
     pub fn events(&self) -> &imbl::Vector<Arc<StoredEvent>> {

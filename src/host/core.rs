@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::messages::SourceEvent;
 use super::recorder::{Ended, Recordings};
+use crate::analysis::blind::{BlindWindow, Why};
 use crate::analysis::filter::Filter;
 use crate::analysis::{Engine, Snapshot};
 use crate::envelope::Envelope;
@@ -35,6 +36,8 @@ pub struct Core {
     passing: Option<(String, Instant)>,
     /// Events the live ingest queue dropped (none for other feeds).
     queue_drops: Option<Arc<AtomicU64>>,
+    /// Client drops whose blind time the recording has.
+    client_drops_written: u64,
 }
 
 impl Core {
@@ -45,6 +48,7 @@ impl Core {
             filter: None,
             passing: None,
             queue_drops: None,
+            client_drops_written: 0,
         };
         core.sync_recording_status();
         core
@@ -79,7 +83,14 @@ impl Core {
                 self.ended(ended);
                 self.engine.link(link, at);
             }
-            SourceEvent::ClientDrops(n) => self.engine.set_client_drops(n),
+            SourceEvent::ClientDrops { total, since_ns } => {
+                self.engine.client_drops(total, since_ns)
+            }
+            SourceEvent::ClientCaughtUp(at) => {
+                if let Some(w) = self.engine.client_caught_up(at) {
+                    self.blind_recorded(w);
+                }
+            }
             SourceEvent::Notice(n) => self.engine.set_notice(n),
             SourceEvent::Lag(t, poll) => {
                 let ended = self.recordings.lag(t, &poll);
@@ -90,6 +101,19 @@ impl Core {
             SourceEvent::Reader(r) => self.engine.set_reader(r),
             SourceEvent::Answered(subject) => self.engine.answered(&subject),
         }
+    }
+
+    /// flowscope's own queue dropped what it received in `w`.
+    pub fn queue_dropped(&mut self, w: BlindWindow, total: u64) {
+        self.engine.set_queue_drops(total);
+        self.engine.blind(w);
+        self.blind_recorded(w);
+    }
+
+    /// Writes a time in which flowscope was blind to the recording.
+    fn blind_recorded(&mut self, w: BlindWindow) {
+        let ended = self.recordings.blind(w.to_ns, w);
+        self.ended(ended);
     }
 
     /// Applies a recorded record (a replay; nothing is recorded again).
@@ -175,7 +199,21 @@ impl Core {
             client: self.engine.status().dropped_client,
             queue: self.engine.status().dropped_queue,
         };
-        let ended = self.recordings.housekeeping(wall_ns(), drops);
+        let now = wall_ns();
+        // While the client is still dropping, the recording gets the
+        // blind time so far (a replay must not trust it either, even if
+        // the recording stops before the client catches up).
+        if drops.client > self.client_drops_written
+            && let Some(from_ns) = self.engine.blindness().open_since(Why::ClientDropped)
+        {
+            self.client_drops_written = drops.client;
+            self.blind_recorded(BlindWindow {
+                from_ns,
+                to_ns: now,
+                why: Why::ClientDropped,
+            });
+        }
+        let ended = self.recordings.housekeeping(now, drops);
         self.ended(ended);
         self.sync_recording_status();
         if let Some((notice, until)) = &self.passing

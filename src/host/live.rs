@@ -2,8 +2,8 @@
 //! queue drops and counts, never blocking a source), and the sources'
 //! events on their own unbounded channel so they are never dropped.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Select, Sender, TrySendError, bounded, unbounded};
@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, Select, Sender, TrySendError, bounded, unbound
 use super::core::{Core, wall_ns};
 use super::messages::{Request, SourceEvent};
 use super::{Feed, Flow};
+use crate::analysis::blind::{BlindWindow, Why};
 use crate::analysis::playback::{ReplayStatus, Transport};
 use crate::envelope::Envelope;
 
@@ -19,11 +20,16 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 65_536;
 /// Most envelopes ingested between two looks at the other channels.
 const MAX_BATCH: usize = 4_096;
 
+/// The receive times of the envelopes the queue dropped since the host
+/// last looked: the time in which flowscope was blind.
+type Lost = Arc<Mutex<Option<(i64, i64)>>>;
+
 /// The sending side of the ingest queue; cheap to clone.
 #[derive(Clone)]
 pub struct Ingest {
     tx: Sender<Envelope>,
     dropped: Arc<AtomicU64>,
+    lost: Lost,
 }
 
 impl Ingest {
@@ -32,8 +38,12 @@ impl Ingest {
     pub fn offer(&self, env: Envelope) -> bool {
         match self.tx.try_send(env) {
             Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+            Err(TrySendError::Full(env) | TrySendError::Disconnected(env)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
+                let t = env.received_ns;
+                let mut lost = self.lost.lock().unwrap_or_else(|e| e.into_inner());
+                let (from, to) = lost.get_or_insert((t, t));
+                (*from, *to) = ((*from).min(t), (*to).max(t));
                 false
             }
         }
@@ -82,6 +92,7 @@ pub struct LiveFeed {
     envelopes: Receiver<Envelope>,
     events: Receiver<SourceEvent>,
     dropped: Arc<AtomicU64>,
+    lost: Lost,
 }
 
 impl LiveFeed {
@@ -91,10 +102,12 @@ impl LiveFeed {
         let (tx, envelopes) = bounded(capacity.max(1));
         let (events_tx, events) = unbounded();
         let dropped = Arc::new(AtomicU64::new(0));
+        let lost = Lost::default();
         let inputs = Inputs {
             ingest: Ingest {
                 tx,
                 dropped: dropped.clone(),
+                lost: lost.clone(),
             },
             events: events_tx,
         };
@@ -103,6 +116,7 @@ impl LiveFeed {
                 envelopes,
                 events,
                 dropped,
+                lost,
             },
             inputs,
         )
@@ -111,6 +125,20 @@ impl LiveFeed {
     /// The queue's drop counter, for the core.
     pub fn drop_counter(&self) -> Arc<AtomicU64> {
         self.dropped.clone()
+    }
+
+    /// Tells the engine when the queue dropped what it received, before
+    /// it takes in what came after.
+    fn take_lost(&self, core: &mut Core) {
+        let lost = self.lost.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((from_ns, to_ns)) = lost {
+            let w = BlindWindow {
+                from_ns,
+                to_ns,
+                why: Why::QueueDropped,
+            };
+            core.queue_dropped(w, self.dropped.load(Ordering::Relaxed));
+        }
     }
 
     fn take_events(&mut self, core: &mut Core) -> bool {
@@ -133,6 +161,7 @@ impl Feed for LiveFeed {
             return Flow::Idle;
         };
         if i == envelopes {
+            self.take_lost(core);
             for env in self.envelopes.try_iter().take(MAX_BATCH) {
                 core.ingest(env);
             }
@@ -153,9 +182,11 @@ impl Feed for LiveFeed {
     }
 
     fn finish(&mut self, core: &mut Core) {
+        self.take_lost(core);
         for env in self.envelopes.try_iter() {
             core.ingest(env);
         }
+        self.take_lost(core);
         self.take_events(core);
     }
 

@@ -17,8 +17,11 @@ use crate::analysis::snapshot::ReaderStatus;
 pub enum SourceEvent {
     /// The connection changed, at this time (ns).
     Link(LinkEvent, i64),
-    /// Running total of messages the NATS client dropped.
-    ClientDrops(u64),
+    /// The NATS client dropped messages: `total` so far; flowscope is
+    /// blind from `since_ns`, the last time it knew it had missed nothing.
+    ClientDrops { total: u64, since_ns: i64 },
+    /// The NATS client has dropped nothing more, as of this time (ns).
+    ClientCaughtUp(i64),
     /// A notice for the user (`None` clears it).
     Notice(Option<String>),
     /// A poll of the consumers' lag, taken at this time (ns).

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+use crate::analysis::blind::BlindWindow;
 use crate::analysis::snapshot::RecordingStatus;
 use crate::analysis::{Engine, LinkEvent};
 use crate::envelope::Envelope;
@@ -208,6 +209,11 @@ impl Recordings {
     /// Writes a lag poll.
     pub fn lag(&mut self, t: i64, poll: &crate::analysis::lag::LagPoll) -> Option<Ended> {
         self.write(t, |r| r.lag(t, poll))
+    }
+
+    /// Writes a time in which flowscope was blind.
+    pub fn blind(&mut self, t: i64, window: BlindWindow) -> Option<Ended> {
+        self.write(t, |r| r.blind(t, window))
     }
 
     /// Notes the drop totals (when they changed) and flushes when due.

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::blind::BlindWindow;
 use crate::analysis::store::Flags;
 use crate::analysis::{Engine, LinkEvent};
 use crate::envelope::{Envelope, JsMeta};
@@ -174,6 +175,9 @@ pub struct Line {
     pub missed_to: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drops: Option<Drops>,
+    /// A time in which the recorder was blind (it dropped messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blind: Option<BlindWindow>,
     /// A lag sample (consumer lag poller), kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag: Option<serde_json::Value>,
@@ -190,6 +194,11 @@ pub enum Record {
     Drops {
         t: i64,
         drops: Drops,
+    },
+    /// The recorder was blind then: findings in it are unverifiable.
+    Blind {
+        t: i64,
+        window: BlindWindow,
     },
     Lag {
         t: i64,
@@ -223,6 +232,10 @@ impl Record {
                 engine.set_queue_drops(drops.queue);
                 Flags::default()
             }
+            Record::Blind { window, .. } => {
+                engine.blind(window);
+                Flags::default()
+            }
             Record::Lag { t, poll } => {
                 engine.lag_poll(t, &poll);
                 Flags::default()
@@ -236,7 +249,10 @@ impl Record {
         match self {
             Record::Event(e) => e.received_ns,
             Record::Link(l) => l.t,
-            Record::Drops { t, .. } | Record::Lag { t, .. } | Record::End { t, .. } => *t,
+            Record::Drops { t, .. }
+            | Record::Blind { t, .. }
+            | Record::Lag { t, .. }
+            | Record::End { t, .. } => *t,
         }
     }
 }
@@ -320,6 +336,9 @@ impl Line {
         if let Some(drops) = self.drops {
             return Ok(Record::Drops { t: self.t, drops });
         }
+        if let Some(window) = self.blind {
+            return Ok(Record::Blind { t: self.t, window });
+        }
         if let Some(sample) = self.lag {
             let poll =
                 serde_json::from_value(sample).map_err(|e| format!("a bad lag sample ({e})"))?;
@@ -354,6 +373,36 @@ mod tests {
             let back: Line = serde_json::from_str(&line).unwrap();
             assert_eq!(back.into_record().unwrap(), Record::Event(env));
         }
+    }
+
+    #[test]
+    fn a_recorded_blind_window_makes_a_replay_set_its_gaps_apart() {
+        use crate::analysis::anomalies::AnomalyKind;
+        let s = 1_000_000_000;
+        let mut engine = Engine::new(crate::analysis::EngineConfig::default());
+        let lines = [
+            r#"{"event":0,"t":1000000000,"subject":"s","data":"{\"seq\":1}"}"#,
+            r#"{"event":1,"t":3000000000,"subject":"s","data":"{\"seq\":3}"}"#,
+            r#"{"t":4000000000,"blind":{"from_ns":2000000000,"to_ns":2000000000,"why":"client_dropped"}}"#,
+        ];
+        for l in lines {
+            let line: Line = serde_json::from_str(l).unwrap();
+            line.into_record().unwrap().apply(&mut engine);
+        }
+        let d = engine.detect();
+        assert_eq!(d.ordering.missing(), 0);
+        assert_eq!(d.ordering.unverifiable_missing(), 1);
+        assert_eq!(d.log.count(AnomalyKind::Unverifiable), 1);
+        let w = engine.blindness().windows().next().copied().unwrap();
+        assert_eq!(
+            (w.from_ns, w.why),
+            (2 * s, crate::analysis::blind::Why::ClientDropped)
+        );
+        let bad = r#"{"t":0,"blind":{"from_ns":0,"to_ns":1,"why":"x"}}"#;
+        assert!(
+            serde_json::from_str::<Line>(bad).is_err(),
+            "an unknown reason is a bad line"
+        );
     }
 
     #[test]

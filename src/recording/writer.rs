@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::format::{Drops, Header, Line, LinkRecord, event_line};
 use super::redact::Redactor;
+use crate::analysis::blind::BlindWindow;
 use crate::envelope::Envelope;
 
 /// The longest time written data waits in buffers.
@@ -154,6 +155,15 @@ impl Recorder {
         self.write_value(&Line {
             t,
             drops: Some(drops),
+            ..Line::default()
+        })
+    }
+
+    /// Writes a time in which the recorder was blind.
+    pub fn blind(&mut self, t: i64, window: BlindWindow) -> io::Result<()> {
+        self.write_value(&Line {
+            t,
+            blind: Some(window),
             ..Line::default()
         })
     }

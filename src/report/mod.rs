@@ -12,6 +12,7 @@ pub use text::render_text;
 
 use crate::analysis::Engine;
 use crate::analysis::anomalies::AnomalyKind;
+use crate::analysis::blind::Why;
 use crate::analysis::classify::Kind;
 use crate::analysis::detect::{DupItem, MAX_REPORT_ITEMS, OooItem};
 use crate::analysis::ordering::OpenGap;
@@ -88,7 +89,38 @@ pub struct Gaps {
     pub jumps: u64,
     /// JetStream deliveries a consumer skipped.
     pub lost_deliveries: u64,
+    /// Missing numbers that would have come while flowscope was blind:
+    /// not counted in `missing` (they may be flowscope's own loss).
+    pub unverifiable: u64,
+    /// Their ranges.
+    pub unverifiable_open: u64,
     pub items: Vec<OpenGap>,
+}
+
+/// What flowscope itself missed, and what it therefore cannot vouch for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Blind {
+    /// Messages the NATS client dropped (slow consumer).
+    pub dropped_client: u64,
+    /// Messages flowscope's ingest queue dropped.
+    pub dropped_queue: u64,
+    /// Time in which it was blind (dropping or disconnected), ms.
+    pub blind_ms: i64,
+    /// Findings set apart as unverifiable (gaps, and duplicates or
+    /// reorderings across a reconnection).
+    pub unverifiable_findings: u64,
+    /// The windows, oldest first (at most 1,000).
+    pub windows: Vec<BlindItem>,
+}
+
+/// A time in which flowscope was blind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlindItem {
+    pub from: String,
+    /// Absent while it still is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub why: Why,
 }
 
 /// The whole report.
@@ -99,6 +131,10 @@ pub struct Report {
     pub events: u64,
     pub bytes: u64,
     pub dropped: u64,
+    /// What flowscope missed itself; present when it dropped or was
+    /// disconnected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blind: Option<Blind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,6 +165,9 @@ pub struct Sagas {
     pub compensated: u64,
     pub in_progress: u64,
     pub stuck: u64,
+    /// Seemed stuck while flowscope was blind (dropped messages or was
+    /// disconnected): not counted as stuck.
+    pub unverifiable: u64,
     pub types: Vec<SagaType>,
     /// Kept instances, stuck and failed first (at most 1,000).
     pub items: Vec<SagaItem>,
@@ -190,6 +229,7 @@ fn sagas(engine: &Engine) -> Option<Sagas> {
         compensated: 0,
         in_progress: 0,
         stuck: 0,
+        unverifiable: 0,
         types: Vec::new(),
         items: Vec::new(),
     };
@@ -203,6 +243,7 @@ fn sagas(engine: &Engine) -> Option<Sagas> {
                 SagaState::Compensated => &mut out.compensated,
                 SagaState::InProgress => &mut out.in_progress,
                 SagaState::Stuck => &mut out.stuck,
+                SagaState::Unverifiable => &mut out.unverifiable,
             } += n;
         }
         let stats = book.stats(i);
@@ -251,6 +292,33 @@ fn sagas(engine: &Engine) -> Option<Sagas> {
     Some(out)
 }
 
+fn blind(engine: &Engine) -> Option<Blind> {
+    let status = engine.status();
+    let b = engine.blindness();
+    let windows: Vec<BlindItem> = b
+        .windows()
+        .copied()
+        .chain(b.still_open())
+        .take(MAX_REPORT_ITEMS)
+        .map(|w| BlindItem {
+            from: rfc3339(w.from_ns),
+            to: (w.to_ns != i64::MAX).then(|| rfc3339(w.to_ns)),
+            why: w.why,
+        })
+        .collect();
+    let dropped = status.dropped_client + status.dropped_queue;
+    if dropped == 0 && windows.is_empty() {
+        return None;
+    }
+    Some(Blind {
+        dropped_client: status.dropped_client,
+        dropped_queue: status.dropped_queue,
+        blind_ms: b.total_ns() / 1_000_000,
+        unverifiable_findings: engine.detect().log.count(AnomalyKind::Unverifiable),
+        windows,
+    })
+}
+
 fn rfc3339(ns: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -269,6 +337,7 @@ impl Report {
             events: engine.total_events(),
             bytes: engine.total_bytes(),
             dropped: status.dropped_client + status.dropped_queue,
+            blind: blind(engine),
             first_time: first.map(rfc3339),
             last_time: last.map(rfc3339),
             subjects: subjects
@@ -314,6 +383,8 @@ impl Report {
                 open: det.ordering.open(),
                 jumps: log.count(AnomalyKind::Gap),
                 lost_deliveries: det.lost_deliveries(),
+                unverifiable: det.ordering.unverifiable_missing(),
+                unverifiable_open: det.ordering.unverifiable_open(),
                 items: det.ordering.open_gaps(MAX_REPORT_ITEMS),
             },
             schema_drift: det.items.drift.clone(),

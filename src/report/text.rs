@@ -29,9 +29,46 @@ fn joined(values: &[String], sep: &str) -> String {
     values.iter().map(|v| esc(v)).collect::<Vec<_>>().join(sep)
 }
 
+/// The first line when flowscope missed messages itself or lost its
+/// connection.
+fn blind_line(b: &super::Blind) -> String {
+    let dropped = b.dropped_client + b.dropped_queue;
+    let mut parts = Vec::new();
+    if b.dropped_client > 0 {
+        parts.push(format!(
+            "{} by the NATS client (slow consumer)",
+            count(b.dropped_client)
+        ));
+    }
+    if b.dropped_queue > 0 {
+        parts.push(format!("{} by flowscope's queue", count(b.dropped_queue)));
+    }
+    let what = if dropped > 0 {
+        format!(
+            "DROPPED {} ({})",
+            plural(dropped, "message"),
+            parts.join(", ")
+        )
+    } else {
+        "DISCONNECTED".to_owned()
+    };
+    let open = b.windows.iter().any(|w| w.to.is_none());
+    format!(
+        "{what}: flowscope was blind for {}{} in {}; what it could not see is reported as unverifiable, not as the system's fault",
+        duration(b.blind_ms.saturating_mul(1_000_000)),
+        if open { " and still is" } else { "" },
+        plural(b.windows.len() as u64, "window")
+    )
+}
+
 /// Renders the report for a terminal or a CI log.
 pub fn render_text(r: &Report) -> String {
     let mut out = String::new();
+    // What flowscope missed itself comes first: every count below is
+    // read knowing it.
+    if let Some(b) = &r.blind {
+        line(&mut out, blind_line(b));
+    }
     let from = match (&r.source.server, r.source.kind.as_str()) {
         (Some(s), kind) => format!("{kind} from {}", esc(s)),
         (None, kind) => kind.to_owned(),
@@ -103,6 +140,21 @@ pub fn render_text(r: &Report) -> String {
             )
         ),
     );
+    if let Some(b) = &r.blind {
+        line(
+            &mut out,
+            format!(
+                "  unverifiable  {:>8}  {} while flowscope was blind ({} missing numbers), not counted above",
+                count(b.unverifiable_findings),
+                if b.unverifiable_findings == 1 {
+                    "finding"
+                } else {
+                    "findings"
+                },
+                count(r.gaps.unverifiable)
+            ),
+        );
+    }
     line(
         &mut out,
         format!("  redeliveries  {:>8}", count(r.redeliveries.count)),
@@ -253,13 +305,21 @@ pub fn render_text(r: &Report) -> String {
         line(
             &mut out,
             format!(
-                "Sagas: {} ({} completed, {} compensated, {} failed, {} in progress, {} stuck)",
+                "Sagas: {} ({} completed, {} compensated, {} failed, {} in progress, {} stuck{})",
                 count(sg.total),
                 count(sg.completed),
                 count(sg.compensated),
                 count(sg.failed),
                 count(sg.in_progress),
-                count(sg.stuck)
+                count(sg.stuck),
+                if sg.unverifiable > 0 {
+                    format!(
+                        ", {} unverifiable: quiet while flowscope was blind",
+                        count(sg.unverifiable)
+                    )
+                } else {
+                    String::new()
+                }
             ),
         );
         for t in &sg.types {
@@ -315,4 +375,58 @@ pub fn render_text(r: &Report) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::blind::{BlindWindow, Why};
+    use crate::analysis::{Engine, EngineConfig};
+    use crate::envelope::Envelope;
+
+    const S: i64 = 1_000_000_000;
+
+    fn report(e: &Engine) -> String {
+        let source = super::super::Source {
+            kind: "live".into(),
+            server: None,
+            subjects: vec![">".into()],
+            streams: None,
+            files: Vec::new(),
+        };
+        render_text(&Report::build(e, source))
+    }
+
+    #[test]
+    fn the_text_starts_with_what_flowscope_missed_itself() {
+        let mut e = Engine::new(EngineConfig::default());
+        let tick = |t: i64, seq: i64| {
+            Envelope::new(
+                t * S,
+                "ticks",
+                format!(r#"{{"aggregate_id":"k","seq":{seq}}}"#),
+            )
+        };
+        e.ingest(tick(1, 1));
+        assert!(report(&e).starts_with("flowscope analysis: live"));
+        e.set_queue_drops(3);
+        e.blind(BlindWindow {
+            from_ns: 2 * S,
+            to_ns: 3 * S,
+            why: Why::QueueDropped,
+        });
+        e.ingest(tick(4, 5));
+        let text = report(&e);
+        let first = text.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "DROPPED 3 messages (3 by flowscope's queue): flowscope was blind for 1s in 1 window; \
+             what it could not see is reported as unverifiable, not as the system's fault"
+        );
+        assert!(text.contains("  gaps                 0"), "{text}");
+        assert!(
+            text.contains("  unverifiable         1  finding while flowscope was blind (3 missing numbers), not counted above"),
+            "{text}"
+        );
+    }
 }

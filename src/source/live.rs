@@ -65,6 +65,7 @@ pub fn header_pairs(map: &async_nats::HeaderMap) -> Vec<(Box<str>, Box<str>)> {
 pub struct DropEstimate {
     confirmed: u64,
     last_idle: Option<u64>,
+    settled: bool,
 }
 
 impl DropEstimate {
@@ -77,8 +78,15 @@ impl DropEstimate {
         if let Some(prev) = self.last_idle {
             self.confirmed = self.confirmed.max(prev.min(est));
         }
+        self.settled = self.last_idle == Some(est) && est <= self.confirmed;
         self.last_idle = Some(est);
         self.confirmed
+    }
+
+    /// The last two samples were idle and agree with the count: nothing
+    /// was dropped that is not counted.
+    pub fn settled(&self) -> bool {
+        self.settled
     }
 
     /// A sample taken under load: at most `buffered` messages are in flight.
@@ -88,6 +96,7 @@ impl DropEstimate {
             .saturating_sub(buffered);
         self.confirmed = self.confirmed.max(lower);
         self.last_idle = None;
+        self.settled = false;
         self.confirmed
     }
 }
@@ -182,6 +191,10 @@ pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Source
     let mut received: u64 = 1;
     let mut drops = DropEstimate::default();
     let mut reported = 0;
+    // The last time nothing had been missed (the subscriptions were just
+    // confirmed), and whether drops have been reported since.
+    let mut clean_ns = now_ns();
+    let mut blind = false;
     let mut replies = ReplyWatch::default();
     let mut tick = tokio::time::interval(DROP_SAMPLE);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -207,17 +220,26 @@ pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Source
                     let n = drops.busy_sample(in_messages(), received, buffered);
                     if n != reported {
                         reported = n;
-                        let _ = control.send(SourceEvent::ClientDrops(n));
+                        blind = true;
+                        let _ = control.send(SourceEvent::ClientDrops { total: n, since_ns: clean_ns });
                     }
                 }
             }
             _ = tick.tick() => {
                 // The biased select only gets here when no message was ready.
                 let n = drops.idle_sample(in_messages(), received);
+                let now = now_ns();
                 if n != reported {
                     tracing::warn!(dropped = n, "the NATS client dropped messages (slow consumer)");
                     reported = n;
-                    let _ = control.send(SourceEvent::ClientDrops(n));
+                    blind = true;
+                    let _ = control.send(SourceEvent::ClientDrops { total: n, since_ns: clean_ns });
+                } else if drops.settled() {
+                    // Everything the client took in since is accounted for.
+                    if std::mem::take(&mut blind) {
+                        let _ = control.send(SourceEvent::ClientCaughtUp(now));
+                    }
+                    clean_ns = now;
                 }
             }
         }

@@ -11,6 +11,7 @@ use super::definition::{Role, SagaDef};
 use super::durations::{Durations, TypeStats};
 use super::infer::{self, Learned};
 use super::instance::{Instance, Mark, SagaEvent, SagaState, timeout_ns};
+use crate::analysis::blind::Blindness;
 
 /// Instances kept with their events; beyond it, the oldest finished ones
 /// (completed or compensated) are forgotten and only counted.
@@ -31,6 +32,9 @@ pub struct SagaBook {
     pub(super) clock_ns: i64,
     /// Set when there are no definitions: the one type is inferred.
     pub(super) infer: Option<Box<infer::Learner>>,
+    /// When flowscope was blind: an instance quiet since then may have
+    /// moved on unseen.
+    pub(super) blind: Blindness,
 }
 
 /// The name of the inferred saga type.
@@ -227,13 +231,29 @@ impl SagaBook {
         self.order.iter().filter_map(|k| self.instances.get(k))
     }
 
-    /// An instance's state now.
+    /// An instance's state now. One that seems stuck while flowscope was
+    /// blind after its last event is unverifiable: its next step may have
+    /// been among the messages flowscope missed.
     pub fn state(&self, inst: &Instance) -> SagaState {
         let timeout = self.defs[inst.saga].timeout_of(inst);
-        match &self.infer {
+        let state = match &self.infer {
             Some(l) => l.state(&inst.events, inst.idle_longer_than(self.clock_ns, timeout)),
             None => inst.state(self.clock_ns, timeout),
+        };
+        if state == SagaState::Stuck
+            && self
+                .blind
+                .overlapping(inst.last_ns, self.clock_ns)
+                .is_some()
+        {
+            return SagaState::Unverifiable;
         }
+        state
+    }
+
+    /// When flowscope was blind, as the engine tells it.
+    pub fn blind_mut(&mut self) -> &mut Blindness {
+        &mut self.blind
     }
 
     /// Whether an instance is over: completed or compensated; inferred,

@@ -19,18 +19,23 @@ pub const MAX_EVENTS: usize = 64;
 pub enum SagaState {
     Stuck,
     Failed,
+    /// It seems stuck, but flowscope was blind (dropped messages or was
+    /// disconnected) after its last event: its next step may have come
+    /// unseen.
+    Unverifiable,
     InProgress,
     Compensated,
     Completed,
 }
 
 impl SagaState {
-    pub const ALL: [SagaState; 5] = [
+    pub const ALL: [SagaState; 6] = [
         SagaState::Completed,
         SagaState::Compensated,
         SagaState::Failed,
         SagaState::InProgress,
         SagaState::Stuck,
+        SagaState::Unverifiable,
     ];
 
     /// The state in words, as people read it (`in progress`).
@@ -49,6 +54,7 @@ impl SagaState {
             SagaState::Failed => "failed",
             SagaState::InProgress => "in_progress",
             SagaState::Stuck => "stuck",
+            SagaState::Unverifiable => "unverifiable",
         }
     }
 

@@ -204,8 +204,8 @@ fn without_definitions_the_happy_path_is_learned_and_deviations_marked() {
     assert_eq!(view.types[0].name, INFERRED);
     assert_eq!(
         view.types[0].counts,
-        [7, 0, 0, 1, 1],
-        "completed, compensated, failed, in progress, stuck"
+        [7, 0, 0, 1, 1, 0],
+        "completed, compensated, failed, in progress, stuck, unverifiable"
     );
 
     // A quiet instance that moves again is no longer counted as finished.
@@ -302,7 +302,7 @@ fn inference_learns_failures_and_compensations() {
     assert!(lanes.contains(&("OrderCancelled".into(), LaneKind::Compensation)));
     assert_eq!(
         view.types[0].counts,
-        [7, 3, 1, 1, 0],
+        [7, 3, 1, 1, 0, 0],
         "the clock instance is in progress"
     );
 }

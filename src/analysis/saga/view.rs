@@ -25,7 +25,7 @@ pub enum LaneKind {
 pub struct SagaTypeRow {
     pub name: String,
     /// Instances by state, in [`SagaState::ALL`] order.
-    pub counts: [u64; 5],
+    pub counts: [u64; SagaState::ALL.len()],
     /// From each step to the next: ("A → B", durations).
     pub steps: Vec<(String, Option<Percentiles>)>,
     pub end_to_end: Option<Percentiles>,

@@ -100,6 +100,9 @@ pub(crate) fn list_move(action: Action, at: usize, len: usize, page: usize) -> O
     })
 }
 
+/// How long after flowscope was last blind the views still say so.
+pub const BLIND_RECENT_NS: i64 = 60_000_000_000;
+
 impl App {
     pub fn new(snapshot: Arc<Snapshot>, opts: UiOptions) -> Self {
         App {
@@ -134,6 +137,41 @@ impl App {
             Some(r) if !r.playing => "paused".into(),
             _ => format!("{} {unit}", crate::format::rate(rate)),
         }
+    }
+
+    /// While flowscope was blind not long ago (it dropped messages or was
+    /// disconnected), what the anomalies and sagas views say about it:
+    /// their counts are incomplete, and what fell in that time is set apart
+    /// as unverifiable.
+    pub fn blind_note(&self) -> Option<String> {
+        use crate::format;
+        let s = &self.snapshot.status;
+        let until = s.blind_until_ns?;
+        let dropped = s.dropped_client + s.dropped_queue;
+        let lost = if dropped > 0 {
+            format!("dropped {}", format::plural(dropped, "message"))
+        } else {
+            "was disconnected".to_owned()
+        };
+        if until == i64::MAX {
+            let now = match s.link {
+                crate::analysis::snapshot::LinkState::Reconnecting
+                | crate::analysis::snapshot::LinkState::Disconnected => {
+                    "is disconnected".to_owned()
+                }
+                _ => format!("is dropping messages ({} so far)", format::count(dropped)),
+            };
+            return Some(format!(
+                "INCOMPLETE: flowscope {now}; findings since are unverifiable"
+            ));
+        }
+        let ago = s.clock_ns.saturating_sub(until).max(0);
+        (ago <= BLIND_RECENT_NS).then(|| {
+            format!(
+                "INCOMPLETE: flowscope {lost}, last {} ago; findings then are unverifiable",
+                format::duration(ago)
+            )
+        })
     }
 
     /// Takes a new snapshot from the engine.

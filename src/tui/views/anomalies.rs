@@ -42,11 +42,14 @@ fn summary(app: &App, f: &mut Frame, area: Rect, show_all: bool) {
     let theme = &app.opts.theme;
     let a = &app.snapshot.anomalies;
     let total: u64 = a.counts.iter().sum();
-    let b = block(
+    let mut b = block(
         format!(" Anomalies · {} ", format::plural(total, "incident")),
         theme,
         false,
     );
+    if let Some(note) = app.blind_note() {
+        b = b.title(Span::styled(format!(" {note} "), theme.warn));
+    }
     let inner = b.inner(area);
     let spark_w = inner.width.saturating_sub(48).clamp(8, 60) as usize;
     let rows: Vec<Row> = AnomalyKind::ALL
@@ -59,14 +62,17 @@ fn summary(app: &App, f: &mut Frame, area: Rect, show_all: bool) {
                 .get(i)
                 .map(|h| &h[h.len().saturating_sub(spark_w)..])
                 .unwrap_or(&[]);
-            let note = if *k == AnomalyKind::Gap && a.gaps_missing > 0 {
-                format!(
+            let note = match k {
+                AnomalyKind::Gap if a.gaps_missing > 0 => format!(
                     "  {} missing in {}",
                     format::count(a.gaps_missing),
                     format::plural(a.gaps_open, "range")
-                )
-            } else {
-                String::new()
+                ),
+                AnomalyKind::Unverifiable if a.gaps_unverifiable > 0 => format!(
+                    "  {} missing, maybe flowscope's own drops",
+                    format::count(a.gaps_unverifiable)
+                ),
+                _ => String::new(),
             };
             Row::new(vec![
                 Cell::from(Span::styled(k.flag(), flag_style(*k, theme))),

@@ -36,6 +36,10 @@ fn pct(p: &Option<Percentiles>) -> String {
 fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
     let mut spans = vec![Span::styled(format::pad(&t.name, 12), theme.title)];
     for (state, n) in SagaState::ALL.iter().zip(t.counts) {
+        // Shown only when flowscope was blind.
+        if *state == SagaState::Unverifiable && n == 0 {
+            continue;
+        }
         spans.push(Span::styled(
             format!("{} {}  ", state.label(), format::count(n)),
             if n > 0 {
@@ -93,11 +97,17 @@ fn type_lines(t: &SagaTypeRow, theme: &Theme) -> Vec<Line<'static>> {
 pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     let theme = app.opts.theme.clone();
     let view = app.snapshot.sagas.clone();
+    let blind = app
+        .blind_note()
+        .map(|n| Span::styled(format!(" {n} "), theme.warn));
     if view.kept == 0 && view.types.iter().all(|t| t.inferred) {
-        let b = Block::default()
+        let mut b = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border_focus)
             .title(Span::styled(" Sagas ", theme.title));
+        if let Some(note) = blind {
+            b = b.title(note);
+        }
         let inner = b.inner(area);
         f.render_widget(b, area);
         f.render_widget(
@@ -117,10 +127,13 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         .collect();
     let top_h = (summary.len() as u16 + 2).min(area.height / 2);
     let [top, list] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(area);
-    let b = Block::default()
+    let mut b = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
         .title(Span::styled(" Saga types ", theme.title));
+    if let Some(note) = blind {
+        b = b.title(note);
+    }
     let inner = b.inner(top);
     f.render_widget(b, top);
     f.render_widget(Paragraph::new(summary), inner);

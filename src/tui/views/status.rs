@@ -250,7 +250,7 @@ pub fn render_status(app: &App, f: &mut Frame, area: Rect) {
                 format::count(s.dropped_client),
                 format::count(s.dropped_queue)
             ),
-            theme.error.patch(
+            theme.warn.patch(
                 bar.bg
                     .map_or(Style::default(), |bg| Style::default().bg(bg)),
             ),

@@ -42,6 +42,7 @@ pub fn state_style(s: SagaState, theme: &Theme) -> Style {
         SagaState::Compensated => theme.warn,
         SagaState::Failed | SagaState::Stuck => theme.error,
         SagaState::InProgress => theme.text,
+        SagaState::Unverifiable => theme.warn,
     }
 }
 
