@@ -127,24 +127,28 @@ impl Dedup {
             .max(time_ns.min(received_ns.saturating_add(window)));
         self.expire();
         let cutoff = self.latest_ns.saturating_sub(window);
-        if let Some(orig) = self.seen.get(&key)
-            && orig.time_ns >= cutoff
-        {
-            return Some(Duplicate {
-                original_index: orig.index,
-                identical: orig.content == content,
-                delay_ns: received_ns.saturating_sub(orig.received_ns),
-            });
+        let now = Seen {
+            index,
+            content,
+            time_ns,
+            received_ns,
+        };
+        match self.seen.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) if o.get().time_ns >= cutoff => {
+                let orig = o.get();
+                return Some(Duplicate {
+                    original_index: orig.index,
+                    identical: orig.content == content,
+                    delay_ns: received_ns.saturating_sub(orig.received_ns),
+                });
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                o.insert(now);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(now);
+            }
         }
-        self.seen.insert(
-            key,
-            Seen {
-                index,
-                content,
-                time_ns,
-                received_ns,
-            },
-        );
         self.order.push_back((key, time_ns, index));
         while self.seen.len() > self.cfg.max_ids {
             match self.order.pop_front() {

@@ -412,7 +412,7 @@ impl Detect {
         }
         for drift in self
             .schemas
-            .observe(&d.event_type, &d.shape, &env.payload, env.index)
+            .observe(&d.event_type, d.shape(), &env.payload, env.index)
         {
             found.push(Finding {
                 kind: AnomalyKind::Drift,

@@ -14,7 +14,7 @@ use super::AnalysisConfig;
 use super::anomalies::AnomalyKind;
 use super::blind::{BlindWindow, Blindness, Why};
 use super::detect::{Detect, DetectConfig};
-use super::fields::Extractor;
+use super::fields::{Described, Extractor};
 use super::filter::Filter;
 use super::snapshot::{AnomalySummary, FilterView, LinkState, Snapshot, Status, TypeRow};
 use super::stats::Window;
@@ -102,6 +102,8 @@ pub struct Engine {
     sagas_view: Option<(i64, u64, Arc<SagaView>)>,
     /// When flowscope was blind (dropped or disconnected).
     blind: Blindness,
+    /// Reused for each event's fields (its buffers grow once).
+    described: Described,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +162,7 @@ impl Engine {
             generation: 0,
             tables_cache: None,
             blind: Blindness::default(),
+            described: Described::default(),
         }
     }
 
@@ -181,32 +184,45 @@ impl Engine {
             self.last_received_ns
                 .map_or(env.received_ns, |t| t.max(env.received_ns)),
         );
-        let d = self.extractor.describe(&env, true);
+        let d = &mut self.described;
+        self.extractor.describe_into(&env, true, d);
+        let d = &self.described;
         // Every event moves the saga clock, whether a saga has it or not
         // (an inferring book has one definition, `[fields].correlation`).
         if !self.sagas.defs().is_empty() {
             let mut extra = d.extra.iter();
-            let ids: Vec<Option<&str>> = self
-                .sagas
-                .defs()
-                .iter()
-                .map(|def| match def.correlation {
+            let mut ids = [None; 8];
+            let mut more = Vec::new();
+            for (i, def) in self.sagas.defs().iter().enumerate() {
+                let id = match def.correlation {
                     Some(_) => extra.next().and_then(|e| e.as_deref()),
                     None => d.correlation.as_deref(),
-                })
-                .collect();
+                };
+                match ids.get_mut(i) {
+                    Some(slot) => *slot = id,
+                    None => more.push(id),
+                }
+            }
+            // Up to eight sagas without a list of their own.
+            let n = self.sagas.defs().len();
+            let ids = if n <= ids.len() {
+                &ids[..n]
+            } else {
+                more.splice(0..0, ids);
+                &more[..]
+            };
             // Sagas run on the system's time: a stream read of history
             // keeps the durations it had.
             self.sagas
-                .observe(env.index, env.event_ns(), &env.subject, &d.event_type, &ids);
+                .observe(env.index, env.event_ns(), &env.subject, &d.event_type, ids);
         }
-        let findings = self.detect.observe(&env, &d, &self.blind);
+        let findings = self.detect.observe(&env, d, &self.blind);
         let ev = StoredEvent {
             env,
             flags: Flags::of(&findings),
             findings: (!findings.is_empty()).then(|| findings.into_boxed_slice()),
-            event_type: d.event_type.into(),
-            key: d.key.into(),
+            event_type: d.event_type.as_str().into(),
+            key: d.key.as_str().into(),
             is_json: d.is_json,
         };
         if let Some((f, matches)) = &mut self.filter

@@ -132,10 +132,17 @@ pub struct Described {
     pub is_json: bool,
     /// Fields at the top level of a JSON object payload.
     pub top_fields: usize,
-    /// (path hash, type) of every field, when asked for.
-    pub shape: Vec<(u64, json::JsonType)>,
     /// Values of the extractor's extra chains, in order.
     pub extra: Vec<Option<String>>,
+    /// The payload's scan, kept for its buffers and its shape.
+    scanned: json::Scanned,
+}
+
+impl Described {
+    /// (path hash, type) of every field, when asked for.
+    pub fn shape(&self) -> &[(u64, json::JsonType)] {
+        &self.scanned.shape
+    }
 }
 
 /// Reads fields from envelopes by the configured chains.
@@ -220,51 +227,72 @@ impl Extractor {
 
     /// Describes an envelope; `want_shape` also records the payload's shape.
     pub fn describe(&self, env: &Envelope, want_shape: bool) -> Described {
-        let scanned = json::scan(&env.payload, &self.pointers, want_shape);
-        let compiled = self
-            .subjects
-            .iter()
-            .find(|(p, _)| p.matches(&env.subject))
-            .map_or(&self.global, |(_, c)| c);
-        let pick_in = |chain: &[Source]| -> Option<Scalar> {
+        let mut d = Described::default();
+        self.describe_into(env, want_shape, &mut d);
+        d
+    }
+
+    /// [`Extractor::describe`] into `d`, reusing its buffers (the engine
+    /// keeps one, so describing allocates nothing once they have grown).
+    pub fn describe_into(&self, env: &Envelope, want_shape: bool, d: &mut Described) {
+        let scanned = &mut d.scanned;
+        json::scan_into(&env.payload, &self.pointers, want_shape, scanned);
+        let scanned = &d.scanned;
+        let compiled = if self.subjects.is_empty() {
+            &self.global
+        } else {
+            self.subjects
+                .iter()
+                .find(|(p, _)| p.matches(&env.subject))
+                .map_or(&self.global, |(_, c)| c)
+        };
+        let pick_in = |chain: &[Source]| -> Option<Scalar<'_>> {
             chain.iter().find_map(|s| match *s {
-                Source::Slot(i) => scanned.values[i].clone(),
-                Source::Header(i) => env
-                    .header(&self.headers[i])
-                    .map(|v| Scalar::Str(v.to_owned())),
+                Source::Slot(i) => scanned.value(&env.payload, i),
+                Source::Header(i) if !env.headers.is_empty() => {
+                    env.header(&self.headers[i]).map(Scalar::Str)
+                }
+                Source::Header(_) => None,
             })
         };
         let pick = |chain: usize| pick_in(&compiled.chains[chain]);
-        let key = pick(2).map(|v| v.text());
-        let described = Described {
-            event_type: pick(0)
-                .map(|v| v.text())
-                .unwrap_or_else(|| last_token(&env.subject).to_owned()),
-            has_key: key.is_some(),
-            key: key.unwrap_or_else(|| env.subject.to_string()),
-            id: pick(1).map(|v| v.text()),
-            sequence: pick(3).and_then(|v| v.int()),
-            correlation: pick(4).map(|v| v.text()),
-            time_ns: pick(5).and_then(|v| parse_time(&v)),
-            extra: self
-                .extra
-                .iter()
-                .map(|c| pick_in(c).map(|v| v.text()))
-                .collect(),
-            is_json: scanned.is_json,
-            top_fields: scanned.top_fields,
-            shape: Vec::new(),
+        let put = |dst: &mut Option<String>, v: Option<Scalar<'_>>| match v {
+            Some(v) => {
+                let mut buf = dst.take().unwrap_or_default();
+                buf.clear();
+                v.write_text(&mut buf);
+                *dst = Some(buf);
+            }
+            None => *dst = None,
         };
-        Described {
-            shape: scanned.shape,
-            ..described
+        d.event_type.clear();
+        match pick(0) {
+            Some(v) => v.write_text(&mut d.event_type),
+            None => d.event_type.push_str(last_token(&env.subject)),
         }
+        d.key.clear();
+        let key = pick(2);
+        d.has_key = key.is_some();
+        match key {
+            Some(v) => v.write_text(&mut d.key),
+            None => d.key.push_str(&env.subject),
+        }
+        put(&mut d.id, pick(1));
+        d.sequence = pick(3).and_then(|v| v.int());
+        put(&mut d.correlation, pick(4));
+        d.time_ns = pick(5).and_then(|v| parse_time(&v));
+        d.extra.resize(self.extra.len(), None);
+        for (dst, chain) in d.extra.iter_mut().zip(&self.extra) {
+            put(dst, pick_in(chain));
+        }
+        d.is_json = scanned.is_json;
+        d.top_fields = scanned.top_fields;
     }
 }
 
 /// Reads an event time: RFC 3339 text, or a number of seconds, ms, µs or
 /// ns since the epoch (told apart by size).
-pub fn parse_time(v: &Scalar) -> Option<i64> {
+pub fn parse_time(v: &Scalar<'_>) -> Option<i64> {
     let from_number = |n: f64| -> Option<i64> {
         let a = n.abs();
         let ns = if a < 1e11 {
@@ -380,12 +408,12 @@ mod tests {
             Scalar::Int(1_795_424_400_000),
             Scalar::Int(1_795_424_400_000_000),
             Scalar::Int(want),
-            Scalar::Str("2026-11-23T09:00:00+00:00".into()),
-            Scalar::Str("1795424400000".into()),
+            Scalar::Str("2026-11-23T09:00:00+00:00"),
+            Scalar::Str("1795424400000"),
         ] {
             assert_eq!(parse_time(&v), Some(want), "{v:?}");
         }
-        assert_eq!(parse_time(&Scalar::Str("yesterday".into())), None);
+        assert_eq!(parse_time(&Scalar::Str("yesterday")), None);
     }
 
     #[test]

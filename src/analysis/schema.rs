@@ -123,6 +123,21 @@ struct TypeSchema {
     changes: u64,
     /// More than [`MAX_CHANGES_PER_TYPE`] changes: later ones are not checked.
     capped: bool,
+    /// Signatures of shapes already checked since the schema was learned:
+    /// the same shape again shows nothing new (its changes were reported
+    /// the first time), so it is not compared field by field.
+    checked: FastSet<u64>,
+}
+
+/// Shapes remembered as checked, per type.
+const MAX_CHECKED_SHAPES: usize = 1_024;
+
+/// A signature of a shape, in its order (the same fields in another order
+/// are checked once more, which is harmless).
+fn signature(shape: &[(u64, JsonType)]) -> u64 {
+    shape.iter().fold(shape.len() as u64, |sig, &(h, t)| {
+        (sig.rotate_left(29) ^ h ^ t as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    })
 }
 
 /// Learned schemas of all event types.
@@ -169,6 +184,15 @@ impl Schemas {
         }
         let learn = self.learn;
         let schema = self.types.get_mut(event_type).expect("inserted above");
+        let sig = (schema.learned >= learn).then(|| signature(shape));
+        if let Some(sig) = sig {
+            if schema.checked.contains(&sig) {
+                return Vec::new();
+            }
+            if schema.checked.len() < MAX_CHECKED_SHAPES {
+                schema.checked.insert(sig);
+            }
+        }
         let mut paths: Option<HashMap<u64, String>> = None;
         let mut path_of = |h: u64| -> String {
             paths
