@@ -3,7 +3,8 @@
 //! - record: events/s written by the recorder (plain and zstd), against
 //!   writing the bare payloads to the same kind of file (the disk's share);
 //! - analyze: events/s of `analyze FILE` (read + engine), against reading
-//!   alone and the engine alone on the same events in memory;
+//!   alone, the engine alone on the same events in memory, and parsing
+//!   every line and its payload into a `serde_json::Value`;
 //! - replay: time to the first screen (open, first snapshot, first frame
 //!   drawn), time to index the whole file, and time to seek to positions
 //!   across it, before and after the index is complete.
@@ -52,6 +53,25 @@ fn record(events: &[Envelope], path: &Path) -> Duration {
     }
     rec.finish(events[events.len() - 1].received_ns)
         .expect("finish");
+    start.elapsed()
+}
+
+/// The offline baseline: every line parsed into a `serde_json::Value`,
+/// and an event's payload too.
+fn parse_baseline(path: &Path) -> Duration {
+    use std::io::BufRead;
+    let start = Instant::now();
+    let file = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path).unwrap());
+    let mut n = 0u64;
+    for line in file.lines() {
+        let line = line.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(data) = v.get("data").and_then(|d| d.as_str()) {
+            std::hint::black_box(serde_json::from_str::<serde_json::Value>(data).ok());
+            n += 1;
+        }
+    }
+    assert_eq!(n, EVENTS as u64);
     start.elapsed()
 }
 
@@ -229,6 +249,7 @@ fn main() {
     let engine_only = start.elapsed();
     drop(events);
     let read = read_only(&plain);
+    let parse = parse_baseline(&plain);
     let (an, n) = analyze(&plain);
     assert_eq!(n, EVENTS as u64);
     let (an_zst, _) = analyze(&zst);
@@ -241,14 +262,20 @@ fn main() {
         rate(EVENTS, read)
     );
     println!(
-        "analyze .jsonl:                        {}  = {:.2}x engine alone",
-        rate(EVENTS, an),
-        engine_only.as_secs_f64() / an.as_secs_f64()
+        "baseline: lines and payloads to Value: {}",
+        rate(EVENTS, parse)
     );
     println!(
-        "analyze .jsonl.zst:                    {}  = {:.2}x engine alone",
+        "analyze .jsonl:                        {}  = {:.2}x engine alone, {:.2}x Value parse",
+        rate(EVENTS, an),
+        engine_only.as_secs_f64() / an.as_secs_f64(),
+        parse.as_secs_f64() / an.as_secs_f64()
+    );
+    println!(
+        "analyze .jsonl.zst:                    {}  = {:.2}x engine alone, {:.2}x Value parse",
         rate(EVENTS, an_zst),
-        engine_only.as_secs_f64() / an_zst.as_secs_f64()
+        engine_only.as_secs_f64() / an_zst.as_secs_f64(),
+        parse.as_secs_f64() / an_zst.as_secs_f64()
     );
 
     replay_figures(&plain, "replay .jsonl");

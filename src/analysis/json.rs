@@ -159,7 +159,11 @@ impl Pointers {
 /// or of [`Scanned`]'s unescaped text when it had escapes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Val {
-    Str { unescaped: bool, start: usize, end: usize },
+    Str {
+        unescaped: bool,
+        start: usize,
+        end: usize,
+    },
     Int(i64),
     Float(f64),
     Bool(bool),
