@@ -1,17 +1,15 @@
 //! One pass over a JSON payload that pulls out what the analysis needs,
 //! without building a `serde_json::Value`: the scalars at a set of JSON
 //! Pointers, and the payload's shape (each field path with its JSON type)
-//! for schema-drift detection.
+//! for schema-drift detection. The payload is checked as UTF-8 once
+//! (simdutf8); then [`tokens`] finds strings eight bytes at a time and
+//! [`walk`] folds every member into the shape as it goes, with a stack of
+//! its own, so nesting costs no recursion.
 //!
 //! Field paths in shapes are JSON Pointers with array elements written `*`
 //! (`/items/*/sku`). Shapes are bounded: [`MAX_SHAPE_DEPTH`] levels,
 //! [`MAX_SHAPE_FIELDS`] entries, and the first [`SHAPE_ARRAY_ITEMS`] items
 //! of each array.
-
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Deepest level recorded in a shape.
 pub const MAX_SHAPE_DEPTH: usize = 8;
@@ -85,19 +83,30 @@ impl Scalar<'_> {
     }
 }
 
+mod tokens;
+mod walk;
+
 /// Most distinct JSON Pointers one scan extracts.
 pub const MAX_POINTERS: usize = 128;
+/// Nesting deeper than this is not scanned: such a payload counts as not
+/// JSON (serde_json, which the detail pane uses, refuses it too).
+pub const MAX_DEPTH: usize = 128;
+/// Numeric tokens of one pointer that may name an object key as well as
+/// an array index (RFC 6901); later ones name array indexes only.
+const AMBIGUOUS_TOKENS: usize = 6;
 
 /// A set of JSON Pointers to extract, parsed once.
+///
+/// A pointer is matched by the hashes of its prefixes, hashed as the scan
+/// hashes the path it is on ([`hash_ptr`]): one table lookup per member
+/// while some pointer can still match, none below.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pointers {
     raw: Vec<String>,
     /// Bit set of the pointers with `d` tokens, by `d`.
     by_len: Vec<u128>,
-    /// At each depth, the pointers whose token there is this key.
-    by_key: Vec<super::FastMap<Box<str>, u128>>,
-    /// At each depth, the pointers whose token there is this array index.
-    by_index: Vec<super::FastMap<usize, u128>>,
+    /// The pointers that pass through the path of this hash.
+    prefixes: super::FastMap<u64, u128>,
 }
 
 impl Pointers {
@@ -117,29 +126,38 @@ impl Pointers {
         if slot < MAX_POINTERS {
             if self.by_len.len() <= tokens.len() {
                 self.by_len.resize(tokens.len() + 1, 0);
-                self.by_key.resize_with(tokens.len(), Default::default);
-                self.by_index.resize_with(tokens.len(), Default::default);
             }
             self.by_len[tokens.len()] |= 1 << slot;
-            for (depth, token) in tokens.iter().enumerate() {
-                *self.by_key[depth].entry(token.as_str().into()).or_default() |= 1 << slot;
-                if let Ok(i) = token.parse::<usize>() {
-                    *self.by_index[depth].entry(i).or_default() |= 1 << slot;
+            // Every path the pointer may name: a numeric token is a key of
+            // an object or an index of an array.
+            let mut paths = vec![ROOT];
+            for (n, token) in tokens.iter().enumerate() {
+                let index = token.parse::<usize>().ok();
+                let ambiguous = tokens[..n]
+                    .iter()
+                    .filter(|t| t.parse::<usize>().is_ok())
+                    .count()
+                    < AMBIGUOUS_TOKENS;
+                let mut next = Vec::with_capacity(paths.len() * 2);
+                for &p in &paths {
+                    match index {
+                        Some(i) => {
+                            next.push(hash_ptr(p, &Seg::Index(i)));
+                            if ambiguous {
+                                next.push(hash_ptr(p, &Seg::Key(token.as_bytes())));
+                            }
+                        }
+                        None => next.push(hash_ptr(p, &Seg::Key(token.as_bytes()))),
+                    }
                 }
+                for &h in &next {
+                    *self.prefixes.entry(h).or_default() |= 1 << slot;
+                }
+                paths = next;
             }
         }
         self.raw.push(pointer.to_owned());
         slot
-    }
-
-    /// The pointers whose token at `depth` is `seg`.
-    fn matching(&self, depth: usize, seg: &Seg<'_>) -> u128 {
-        match seg {
-            Seg::Key(k) => self.by_key.get(depth).and_then(|m| m.get(&**k)),
-            Seg::Index(i) => self.by_index.get(depth).and_then(|m| m.get(i)),
-        }
-        .copied()
-        .unwrap_or(0)
     }
 
     fn all(&self) -> u128 {
@@ -183,6 +201,12 @@ pub struct Scanned {
     pub shape: Vec<(u64, JsonType)>,
     /// Number of data fields at the top level (objects only).
     pub top_fields: usize,
+    /// Where the scan is (kept for its buffer).
+    levels: Vec<walk::Level>,
+    /// The open objects and arrays (kept for its buffer).
+    open: Vec<walk::Open>,
+    /// The text of a key with escapes (kept for its buffer).
+    key: String,
 }
 
 impl Scanned {
@@ -214,244 +238,39 @@ impl Scanned {
         self.unescaped.clear();
         self.shape.clear();
         self.top_fields = 0;
+        self.levels.clear();
+        self.open.clear();
     }
 }
 
-#[derive(Clone)]
-enum Seg<'de> {
-    Key(Cow<'de, str>),
+/// One step of a path: an object key (its text) or an array index.
+enum Seg<'a> {
+    Key(&'a [u8]),
     Index(usize),
 }
 
-/// Where the scan is: one level per open object member or array item.
-#[derive(Clone, Copy)]
-struct Level {
-    /// Pointers the path so far can still lead to.
-    candidates: u128,
-    /// Hash of the shape path (the root's is 0).
-    hash: u64,
-    /// An array item beyond the sampled ones.
-    sampled_out: bool,
-}
+/// The hash of the root path, for shapes and pointers alike.
+const ROOT: u64 = 0;
 
-struct Ctx<'p, 'o> {
-    pointers: &'p Pointers,
-    /// Where the payload starts in memory, to turn borrowed strings into
-    /// ranges; and its length.
-    base: usize,
-    len: usize,
-    levels: Vec<Level>,
-    /// Levels inside an array item beyond the sampled ones.
-    sampled_out: usize,
-    want_shape: bool,
-    out: &'o mut Scanned,
-}
-
-/// Hash of a path: the parent's hash seeds the hash of the segment (array
-/// items all hash alike, as `*`).
+/// Hash of a path in a shape: the parent's hash seeds the hash of the
+/// segment (array items all hash alike, as `*`).
 fn hash_seg(parent: u64, seg: &Seg<'_>) -> u64 {
     match seg {
-        Seg::Key(k) => xxhash_rust::xxh3::xxh3_64_with_seed(k.as_bytes(), parent),
+        Seg::Key(k) => xxhash_rust::xxh3::xxh3_64_with_seed(k, parent),
         Seg::Index(_) => xxhash_rust::xxh3::xxh3_64_with_seed(b"\0*", parent),
     }
 }
 
-impl Ctx<'_, '_> {
-    fn depth(&self) -> usize {
-        self.levels.len() - 1
-    }
-
-    fn record_shape(&mut self, t: JsonType) {
-        let depth = self.depth();
-        if !self.want_shape
-            || depth == 0
-            || depth > MAX_SHAPE_DEPTH
-            || self.sampled_out > 0
-            || self.out.shape.len() >= MAX_SHAPE_FIELDS
-        {
-            return;
+/// Hash of a path as pointers name it: as [`hash_seg`], but an array item
+/// hashes by its index. Paths without array items hash alike both ways.
+fn hash_ptr(parent: u64, seg: &Seg<'_>) -> u64 {
+    match seg {
+        Seg::Key(_) => hash_seg(parent, seg),
+        Seg::Index(i) => {
+            let mut b = [0u8; 9];
+            b[1..].copy_from_slice(&(*i as u64).to_le_bytes());
+            xxhash_rust::xxh3::xxh3_64_with_seed(&b, parent)
         }
-        self.out.shape.push((self.levels[depth].hash, t));
-    }
-
-    /// The pointer slots naming the current path.
-    fn hits(&self) -> u128 {
-        let depth = self.depth();
-        let ends_here = self.pointers.by_len.get(depth).copied().unwrap_or(0);
-        self.levels[depth].candidates & ends_here
-    }
-
-    /// Stores the scalar in every pointer slot naming the current path.
-    fn record_scalar(&mut self, v: Val) {
-        let mut hits = self.hits();
-        while hits != 0 {
-            let slot = hits.trailing_zeros() as usize;
-            hits &= hits - 1;
-            if self.out.values[slot].is_none() {
-                self.out.values[slot] = Some(v);
-            }
-        }
-    }
-
-    /// Stores a string: as a range of the payload when it lies there, else
-    /// copied to the unescaped text.
-    fn record_str(&mut self, v: &str) {
-        if self.hits() == 0 {
-            return;
-        }
-        let at = (v.as_ptr() as usize).wrapping_sub(self.base);
-        let val = if at <= self.len && v.len() <= self.len - at {
-            Val::Str {
-                unescaped: false,
-                start: at,
-                end: at + v.len(),
-            }
-        } else {
-            let start = self.out.unescaped.len();
-            self.out.unescaped.push_str(v);
-            Val::Str {
-                unescaped: true,
-                start,
-                end: self.out.unescaped.len(),
-            }
-        };
-        self.record_scalar(val);
-    }
-
-    fn push(&mut self, seg: Seg<'_>) {
-        let depth = self.depth();
-        let parent = self.levels[depth];
-        let candidates = if parent.candidates == 0 {
-            0
-        } else {
-            parent.candidates & self.pointers.matching(depth, &seg)
-        };
-        let hash = if self.want_shape && depth < MAX_SHAPE_DEPTH && self.sampled_out == 0 {
-            hash_seg(parent.hash, &seg)
-        } else {
-            0
-        };
-        let sampled_out = matches!(seg, Seg::Index(i) if i >= SHAPE_ARRAY_ITEMS);
-        self.sampled_out += usize::from(sampled_out);
-        self.levels.push(Level {
-            candidates,
-            hash,
-            sampled_out,
-        });
-    }
-
-    fn pop(&mut self) {
-        if let Some(level) = self.levels.pop() {
-            self.sampled_out -= usize::from(level.sampled_out);
-        }
-    }
-}
-
-struct Node<'a, 'p, 'o>(&'a mut Ctx<'p, 'o>);
-
-impl<'de> DeserializeSeed<'de> for Node<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.0.record_shape(JsonType::Bool);
-        self.0.record_scalar(Val::Bool(v));
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.0.record_shape(JsonType::Number);
-        self.0.record_scalar(Val::Int(v));
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.0.record_shape(JsonType::Number);
-        self.0.record_scalar(match i64::try_from(v) {
-            Ok(i) => Val::Int(i),
-            Err(_) => Val::Float(v as f64),
-        });
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.0.record_shape(JsonType::Number);
-        self.0.record_scalar(Val::Float(v));
-        Ok(())
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
-        self.visit_str(v)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.record_shape(JsonType::String);
-        self.0.record_str(v);
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.record_shape(JsonType::Null);
-        Ok(())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.visit_unit()
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.0.record_shape(JsonType::Array);
-        let mut i = 0;
-        loop {
-            self.0.push(Seg::Index(i));
-            let more = seq.next_element_seed(Node(&mut *self.0))?;
-            self.0.pop();
-            if more.is_none() {
-                return Ok(());
-            }
-            i += 1;
-        }
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.0.record_shape(JsonType::Object);
-        let top = self.0.levels.len() == 1;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if top {
-                self.0.out.top_fields += 1;
-            }
-            self.0.push(Seg::Key(key));
-            map.next_value_seed(Node(&mut *self.0))?;
-            self.0.pop();
-        }
-        Ok(())
-    }
-}
-
-/// Reads a key without copying it when the input allows.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
     }
 }
 
@@ -478,23 +297,24 @@ pub fn scan_into(payload: &[u8], pointers: &Pointers, want_shape: bool, out: &mu
     if !looks_like_json(payload) {
         return;
     }
-    let mut ctx = Ctx {
+    // JSON text is UTF-8 (RFC 8259): checked once for every string in it.
+    let Ok(text) = simdutf8::basic::from_utf8(payload) else {
+        return;
+    };
+    out.levels.push(walk::Level {
+        candidates: pointers.all(),
+        hash: ROOT,
+        ptr: ROOT,
+        sampled_out: false,
+    });
+    let mut ctx = walk::Ctx {
         pointers,
-        base: payload.as_ptr() as usize,
-        len: payload.len(),
-        levels: Vec::with_capacity(16),
+        payload: text,
         sampled_out: 0,
         want_shape,
         out,
     };
-    ctx.levels.push(Level {
-        candidates: pointers.all(),
-        hash: 0,
-        sampled_out: false,
-    });
-    let mut de = serde_json::Deserializer::from_slice(payload);
-    let ok = Node(&mut ctx).deserialize(&mut de).is_ok() && de.end().is_ok();
-    if ok {
+    if ctx.walk().is_ok() {
         out.is_json = true;
     } else {
         out.clear(pointers.len());
@@ -542,7 +362,7 @@ pub fn shape_paths(payload: &[u8]) -> Vec<(u64, String, JsonType)> {
             }
             serde_json::Value::Object(map) => {
                 for (k, item) in map {
-                    let h = hash_seg(hash, &Seg::Key(Cow::Borrowed(k)));
+                    let h = hash_seg(hash, &Seg::Key(k.as_bytes()));
                     let escaped = k.replace('~', "~0").replace('/', "~1");
                     walk(
                         item,
@@ -565,7 +385,7 @@ pub fn shape_paths(payload: &[u8]) -> Vec<(u64, String, JsonType)> {
 mod tests {
     use super::*;
 
-    fn ptrs(list: &[&str]) -> Pointers {
+    pub(super) fn ptrs(list: &[&str]) -> Pointers {
         let mut p = Pointers::default();
         for s in list {
             p.add(s);
@@ -658,5 +478,125 @@ mod tests {
         let wide = format!("[{}]", vec!["{\"a\":1,\"b\":2}"; 10_000].join(","));
         let s = scan(wide.as_bytes(), &Pointers::default(), true);
         assert!(s.shape.len() <= 1 + SHAPE_ARRAY_ITEMS * 3);
+    }
+}
+
+/// The scan against serde_json, which the detail pane uses: the same
+/// payloads are JSON, and pointers find the values serde_json finds.
+#[cfg(test)]
+mod agrees_with_serde_json {
+    use super::tests::ptrs;
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    const POINTERS: [&str; 9] = [
+        "/id",
+        "/type",
+        "/seq",
+        "/data/total",
+        "/data/items/1/sku",
+        "/data/ok",
+        "/e\u{e9}",
+        "/esc\"aped",
+        "/n",
+    ];
+
+    fn check(payload: &[u8], p: &Pointers) {
+        let ours = scan(payload, p, true);
+        let theirs = serde_json::from_slice::<serde_json::Value>(payload)
+            .ok()
+            .filter(|v| v.is_object() || v.is_array());
+        assert_eq!(
+            ours.is_json,
+            theirs.is_some(),
+            "{:?}",
+            String::from_utf8_lossy(payload)
+        );
+        let Some(v) = theirs else { return };
+        // The shape is read as a set. A repeated key keeps only its last
+        // value in serde_json; the scan also keeps the earlier values'
+        // types, on the same path.
+        let set =
+            |v: Vec<(u64, JsonType)>| v.into_iter().collect::<std::collections::BTreeSet<_>>();
+        let fast = set(ours.shape.clone());
+        let readable = set(shape_paths(payload)
+            .iter()
+            .map(|(h, _, t)| (*h, *t))
+            .collect());
+        assert!(readable.is_subset(&fast), "{v}");
+        for (h, t) in fast.difference(&readable) {
+            assert!(readable.iter().any(|r| r.0 == *h), "{t:?} at #{h:x} in {v}");
+        }
+        for (slot, ptr) in POINTERS.iter().enumerate() {
+            let want = v.pointer(ptr).and_then(|v| match v {
+                serde_json::Value::String(s) => Some(Scalar::Str(s)),
+                serde_json::Value::Bool(b) => Some(Scalar::Bool(*b)),
+                serde_json::Value::Number(n) => Some(match n.as_i64() {
+                    Some(i) => Scalar::Int(i),
+                    None => Scalar::Float(n.as_f64().unwrap_or(f64::NAN)),
+                }),
+                _ => None,
+            });
+            assert_eq!(ours.value(payload, slot), want, "{ptr} in {v}");
+        }
+    }
+
+    #[test]
+    fn on_hand_picked_payloads() {
+        let p = ptrs(&POINTERS);
+        for doc in [
+            r#"{"id":"a","type":"T","seq":3,"data":{"total":9.5,"items":[{"sku":"A"},{"sku":"B\u00e9"}],"ok":true},"n":null}"#,
+            r#"{"esc\"aped":"x\ty","e\u00e9":"é","seq":-0,"data":{"total":1e400}}"#,
+            r#"{"seq":12345678901234567890,"id":"\ud83d\ude00"}"#,
+            r#" [ 1 , {"a" : [ ] } , { } , "s" , true , false , null ] "#,
+            r#"{"a":1,}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"[1,2,]"#,
+            r#"{"a":01}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":1}}"#,
+            r#"{"a" 1}"#,
+            "{\"a\":\"raw\ttab\"}",
+            "{\"a\":1}\u{0}",
+            r#"{"id":"x","id":"second"}"#,
+            r#"{"id":"x","id":{"a":1}}"#,
+            r#"{"id":"x","id":null,"seq":[1]}"#,
+            r#"[[[[[[[[[[]]]]]]]]]]"#,
+            r#"{"data":{"items":[1,{"sku":"C"},3]}}"#,
+        ] {
+            check(doc.as_bytes(), &p);
+        }
+        check(b"{\"a\":\"\xff\"}", &p);
+    }
+
+    #[test]
+    fn on_mutations_of_real_payloads() {
+        let p = ptrs(&POINTERS);
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut sim = crate::sim::Simulation::new(crate::sim::SimConfig::default());
+        let alphabet = b"{}[]:,\"\\ u0123456789.eE+-truefalsn\t\n\xc3\xa9\xff";
+        for i in 0..3_000 {
+            let t = i as i64 * 1_000_000;
+            let payload = sim
+                .next(t)
+                .expect("the simulation runs")
+                .envelope(t)
+                .payload;
+            let mut bytes = payload.to_vec();
+            for _ in 0..rng.random_range(0..4) {
+                let at = rng.random_range(0..bytes.len());
+                let c = alphabet[rng.random_range(0..alphabet.len())];
+                match rng.random_range(0..3) {
+                    0 => bytes[at] = c,
+                    1 => bytes.insert(at, c),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            check(&bytes, &p);
+        }
     }
 }
