@@ -97,13 +97,16 @@ fn headless() -> EngineConfig {
     }
 }
 
+/// `flowscope analyze FILE` as the command runs it: the file read ahead on
+/// its thread, the engine on this one.
 fn analyze(path: &Path) -> (Duration, u64) {
+    use flowscope::host::{Core, RecordingDefaults, file::FileFeed, recorder::Recordings};
     let start = Instant::now();
-    let mut engine = Engine::new(headless());
-    let mut reader = Reader::open(path).unwrap();
-    while let Some(r) = reader.next_record() {
-        r.apply(&mut engine);
-    }
+    let engine = Engine::new(headless());
+    let merged = flowscope::recording::Merged::open(&[path.to_path_buf()]).unwrap();
+    let core = Core::new(engine, Recordings::new(RecordingDefaults::default(), None));
+    let mut feed = FileFeed::new(merged, None);
+    let engine = flowscope::host::run_to_end(core, &mut feed);
     (start.elapsed(), engine.total_events())
 }
 
