@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+
+use super::{PrehashedMap, keyed_hash};
 
 /// What identifies an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -41,10 +42,12 @@ impl Default for DedupConfig {
     }
 }
 
+/// An id's first copy: 32 bytes (the table holds up to `max_ids`).
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     index: u64,
-    content: u128,
+    /// Hash of subject and payload.
+    content: u64,
     time_ns: i64,
     received_ns: i64,
 }
@@ -62,20 +65,21 @@ pub struct Duplicate {
 #[derive(Debug, Clone, Default)]
 pub struct Dedup {
     cfg: DedupConfig,
-    seen: super::FastMap<u128, Seen>,
+    /// By the id's keyed hash (two ids of a window collide with a chance
+    /// of about n²/2^65: 3·10^-8 for a million ids).
+    seen: PrehashedMap<Seen>,
     /// Ids in the order they were first seen, with their event time.
-    order: VecDeque<(u128, i64, u64)>,
+    order: VecDeque<(u64, i64, u64)>,
     latest_ns: i64,
     evicted: u64,
     without_id: u64,
 }
 
-fn content_hash(subject: &str, payload: &[u8]) -> u128 {
-    let mut h = Xxh3::new();
-    h.update(subject.as_bytes());
-    h.update(&[0]);
-    h.update(payload);
-    h.digest128()
+/// Tables start with room for this many ids (they grow when needed).
+const INITIAL_IDS: usize = 16_384;
+
+fn content_hash(subject: &str, payload: &[u8]) -> u64 {
+    keyed_hash(keyed_hash(1, subject.as_bytes()), payload)
 }
 
 impl Dedup {
@@ -83,13 +87,16 @@ impl Dedup {
     /// their share of empty slots, and the arrival queue).
     pub fn approx_bytes(&self) -> usize {
         // The table has 8 slots for each 7 it fills.
-        self.seen.capacity() * (std::mem::size_of::<(u128, Seen)>() + 1) * 8 / 7
-            + self.order.capacity() * std::mem::size_of::<(u128, i64, u64)>()
+        self.seen.capacity() * (std::mem::size_of::<(u64, Seen)>() + 1) * 8 / 7
+            + self.order.capacity() * std::mem::size_of::<(u64, i64, u64)>()
     }
 
     pub fn new(cfg: DedupConfig) -> Self {
+        let room = INITIAL_IDS.min(cfg.max_ids);
         Dedup {
             cfg,
+            seen: PrehashedMap::with_capacity_and_hasher(room, Default::default()),
+            order: VecDeque::with_capacity(room),
             ..Dedup::default()
         }
     }
@@ -115,7 +122,7 @@ impl Dedup {
         }
         let content = content_hash(subject, payload);
         let key = match id {
-            Some(id) if self.cfg.by == DedupBy::Id => xxh3_128(id.as_bytes()),
+            Some(id) if self.cfg.by == DedupBy::Id => keyed_hash(0, id.as_bytes()),
             _ => content,
         };
         // The event clock: event times, but never more than a window ahead

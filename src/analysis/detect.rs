@@ -110,10 +110,11 @@ pub struct Detect {
     pub ordering: Ordering,
     pub schemas: Schemas,
     pub log: AnomalyLog,
-    types: FastMap<String, TypeStats>,
+    /// By type name; the name is shared with the events of the type.
+    types: FastMap<std::sync::Arc<str>, TypeStats>,
     other_types: u64,
     kinds: HashMap<String, Kind>,
-    pending_replies: FastMap<Box<str>, Box<str>>,
+    pending_replies: FastMap<Box<str>, std::sync::Arc<str>>,
     reply_order: VecDeque<Box<str>>,
     /// Last consumer sequence per (stream, consumer).
     /// Last consumer sequence per (stream, consumer), least recently seen
@@ -161,10 +162,20 @@ impl Detect {
     }
 
     /// Analyses one event (already given its capture index); `blind` says
-    /// when flowscope may have missed events.
-    pub fn observe(&mut self, env: &Envelope, d: &Described, blind: &Blindness) -> Vec<Finding> {
+    /// when flowscope may have missed events. Returns its findings, and its
+    /// type's name as shared by every event of the type.
+    pub fn observe(
+        &mut self,
+        env: &Envelope,
+        d: &Described,
+        blind: &Blindness,
+    ) -> (Vec<Finding>, std::sync::Arc<str>) {
         self.answer(&env.subject);
-        self.count_type(env, d);
+        let ty = self.count_type(env, d);
+        (self.detect(env, d, blind), ty)
+    }
+
+    fn detect(&mut self, env: &Envelope, d: &Described, blind: &Blindness) -> Vec<Finding> {
         let mut found = Vec::new();
         if let Some(js) = &env.js {
             let mut key = Xxh3::new();
@@ -439,16 +450,22 @@ impl Detect {
         }
     }
 
-    fn count_type(&mut self, env: &Envelope, d: &Described) {
-        if !self.types.contains_key(&d.event_type) {
-            if self.types.len() >= MAX_TYPES {
+    /// Counts the event for its type; returns the type's shared name (a
+    /// new one for types beyond [`MAX_TYPES`]).
+    fn count_type(&mut self, env: &Envelope, d: &Described) -> std::sync::Arc<str> {
+        let ty = match self.types.get_key_value(d.event_type.as_str()) {
+            Some((ty, _)) => ty.clone(),
+            None if self.types.len() >= MAX_TYPES => {
                 self.other_types += 1;
-                return;
+                return d.event_type.as_str().into();
             }
-            self.types
-                .insert(d.event_type.clone(), TypeStats::default());
-        }
-        let st = self.types.get_mut(&d.event_type).expect("inserted above");
+            None => {
+                let ty: std::sync::Arc<str> = d.event_type.as_str().into();
+                self.types.insert(ty.clone(), TypeStats::default());
+                ty
+            }
+        };
+        let st = self.types.get_mut(&ty).expect("inserted above");
         let size = env.payload.len() as u64;
         st.events += 1;
         st.bytes += size;
@@ -459,8 +476,7 @@ impl Detect {
         }
         if let Some(reply) = env.reply.as_deref().filter(|r| !r.starts_with("$JS.ACK.")) {
             st.with_reply += 1;
-            self.pending_replies
-                .insert(reply.into(), d.event_type.as_str().into());
+            self.pending_replies.insert(reply.into(), ty.clone());
             self.reply_order.push_back(reply.into());
             while self.reply_order.len() > MAX_PENDING_REPLIES {
                 if let Some(old) = self.reply_order.pop_front() {
@@ -468,6 +484,7 @@ impl Detect {
                 }
             }
         }
+        ty
     }
 
     /// Notes a message on `subject`: if it answers a request seen earlier,
@@ -501,7 +518,7 @@ impl Detect {
             .map(|(name, st)| {
                 let fields = self.schemas.fields(name);
                 let verdict = classify::classify(name, st, &fields, &self.kinds);
-                (name.clone(), st.clone(), verdict)
+                (name.to_string(), st.clone(), verdict)
             })
             .collect();
         v.sort_by(|a, b| b.1.events.cmp(&a.1.events).then(a.0.cmp(&b.0)));

@@ -187,6 +187,7 @@ impl Engine {
         let d = &mut self.described;
         self.extractor.describe_into(&env, true, d);
         let d = &self.described;
+        let (findings, event_type) = self.detect.observe(&env, d, &self.blind);
         // Every event moves the saga clock, whether a saga has it or not
         // (an inferring book has one definition, `[fields].correlation`).
         if !self.sagas.defs().is_empty() {
@@ -214,14 +215,13 @@ impl Engine {
             // Sagas run on the system's time: a stream read of history
             // keeps the durations it had.
             self.sagas
-                .observe(env.index, env.event_ns(), &env.subject, &d.event_type, ids);
+                .observe(env.index, env.event_ns(), &env.subject, &event_type, ids);
         }
-        let findings = self.detect.observe(&env, d, &self.blind);
         let ev = StoredEvent {
             env,
             flags: Flags::of(&findings),
             findings: (!findings.is_empty()).then(|| findings.into_boxed_slice()),
-            event_type: d.event_type.as_str().into(),
+            event_type,
             key: d.key.as_str().into(),
             is_json: d.is_json,
         };

@@ -30,6 +30,41 @@ pub use engine::{Engine, EngineConfig, LinkEvent};
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// Hash set of the hot paths (see [`FastMap`]).
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+/// Hash map keyed by a hash already computed with [`keyed_hash`] (seeded
+/// per process, so safe with keys from the network): the key is its own
+/// hash, nothing is hashed twice.
+pub type PrehashedMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<Prehashed>>;
+
+/// The hasher of [`PrehashedMap`]: passes the `u64` key through.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed by this map; fold anything else in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A 64-bit hash of `bytes` under this process's random seed, with `salt`
+/// folded in (to keep kinds of key apart). Two different inputs collide
+/// with a chance of about 2^-64 a pair.
+pub fn keyed_hash(salt: u64, bytes: &[u8]) -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x666c_6f77_u64)
+    });
+    xxhash_rust::xxh3::xxh3_64_with_seed(bytes, seed ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
 pub use snapshot::Snapshot;
 
 /// What flowscope.toml configures about the analysis.

@@ -60,7 +60,8 @@ impl Flags {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     pub env: Envelope,
-    pub event_type: Box<str>,
+    /// Shared by the events of the type.
+    pub event_type: Arc<str>,
     pub key: Box<str>,
     pub is_json: bool,
     pub flags: Flags,
@@ -118,6 +119,16 @@ impl EventStore {
 
     /// Appends an event and evicts the oldest ones beyond the limits.
     pub fn push(&mut self, ev: StoredEvent) {
+        // Keeping one (headless): the slot is reused while no snapshot
+        // shares it.
+        if self.retention.max_events == 1
+            && let Some(slot) = self.events.get_mut(0).and_then(Arc::get_mut)
+        {
+            self.bytes = ev.env.footprint() as u64;
+            self.evicted += 1;
+            *slot = ev;
+            return;
+        }
         self.bytes += ev.env.footprint() as u64;
         self.events.push_back(Arc::new(ev));
         while self.events.len() > self.retention.max_events

@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::definition::{Role, SagaDef};
@@ -12,6 +13,10 @@ use super::durations::{Durations, TypeStats};
 use super::infer::{self, Learned};
 use super::instance::{Instance, Mark, SagaEvent, SagaState, timeout_ns};
 use crate::analysis::blind::Blindness;
+use crate::analysis::{PrehashedMap, keyed_hash};
+
+/// An instance's key in the book.
+pub(super) type Key = u64;
 
 /// Instances kept with their events; beyond it, the oldest finished ones
 /// (completed or compensated) are forgotten and only counted.
@@ -21,13 +26,15 @@ pub const MAX_INSTANCES: usize = 100_000;
 #[derive(Debug, Clone, Default)]
 pub struct SagaBook {
     pub(super) defs: Vec<SagaDef>,
-    pub(super) instances: foldhash::HashMap<(usize, String), Instance>,
+    /// By [`Key`]: the keyed hash of (saga, correlation value), moved on
+    /// to the next free number when two collide (see [`SagaBook::find`]).
+    pub(super) instances: PrehashedMap<Instance>,
     /// Instance keys in start order (stale keys of forgotten instances
     /// are dropped now and then).
-    pub(super) order: VecDeque<(usize, String)>,
+    pub(super) order: VecDeque<Key>,
     /// Keys of instances that finished, in the order they did: forgotten
     /// first when there are too many.
-    pub(super) finished: VecDeque<(usize, String)>,
+    pub(super) finished: VecDeque<Key>,
     pub(super) stats: Vec<TypeStats>,
     pub(super) clock_ns: i64,
     /// Set when there are no definitions: the one type is inferred.
@@ -95,7 +102,7 @@ impl SagaBook {
         index: u64,
         t: i64,
         subject: &str,
-        event_type: &str,
+        event_type: &Arc<str>,
         ids: &[Option<&str>],
     ) {
         self.clock_ns = self.clock_ns.max(t);
@@ -117,7 +124,7 @@ impl SagaBook {
             let ev = SagaEvent {
                 index,
                 t,
-                event_type: event_type.into(),
+                event_type: event_type.clone(),
                 role,
                 marks: Vec::new(),
             };
@@ -127,6 +134,20 @@ impl SagaBook {
         self.forget();
     }
 
+    /// The key of saga `d`'s instance `id`, and whether it is kept. Two
+    /// instances whose hashes collide (a chance of about 2^-64 a pair)
+    /// take the next free numbers, compared by saga and id.
+    fn find(&self, d: usize, id: &str) -> (Key, bool) {
+        let mut key = keyed_hash(2 + d as u64, id.as_bytes());
+        loop {
+            match self.instances.get(&key) {
+                Some(i) if i.saga == d && i.id == id => return (key, true),
+                Some(_) => key = key.wrapping_add(1),
+                None => return (key, false),
+            }
+        }
+    }
+
     /// The event `ev` of saga `d`'s instance `id` (made when new).
     fn observe_in(&mut self, d: usize, id: &str, mut ev: SagaEvent) {
         let other = self
@@ -134,14 +155,15 @@ impl SagaBook {
             .iter()
             .enumerate()
             .filter(|(o, _)| *o != d)
-            .find(|(o, _)| self.instances.contains_key(&(*o, id.to_owned())))
+            .find(|(o, _)| self.find(*o, id).1)
             .map(|(_, od)| od.name.clone());
         let def = &self.defs[d];
-        let key = (d, id.to_owned());
-        let (inst, is_new) = match self.instances.entry(key.clone()) {
+        let (key, kept) = self.find(d, id);
+        let (inst, is_new) = match self.instances.entry(key) {
             Entry::Occupied(o) => (o.into_mut(), false),
             Entry::Vacant(v) => {
-                self.order.push_back(key.clone());
+                debug_assert!(!kept);
+                self.order.push_back(key);
                 (v.insert(Instance::new(d, id, ev.t, def.steps.len())), true)
             }
         };
@@ -154,7 +176,7 @@ impl SagaBook {
                     ev.marks.push(Mark::Repeated);
                 }
                 if let Some(l) = &mut self.infer {
-                    l.moved(inst, &key, ev.t, def.timeout);
+                    l.moved(inst, key, ev.t, def.timeout);
                 }
                 false
             }

@@ -37,8 +37,8 @@ pub type Path = Arc<[Box<str>]>;
 pub fn path_of(events: &[SagaEvent]) -> Vec<Box<str>> {
     let mut out: Vec<Box<str>> = Vec::new();
     for e in events {
-        if !out.contains(&e.event_type) {
-            out.push(e.event_type.clone());
+        if !out.iter().any(|t| **t == *e.event_type) {
+            out.push((*e.event_type).into());
         }
     }
     out
@@ -103,7 +103,7 @@ pub struct Learner {
     /// Instances that may have gone quiet, earliest deadline first: (time
     /// after which they are, key). An instance that moved since it was
     /// queued goes back in with its new deadline.
-    pub(super) idle: BinaryHeap<Reverse<(i64, (usize, String))>>,
+    pub(super) idle: BinaryHeap<Reverse<(i64, super::book::Key)>>,
     /// Failure and compensation types, against the happy path.
     branches: Branches,
 }
@@ -156,7 +156,7 @@ impl Learner {
     pub(super) fn moved(
         &mut self,
         inst: &mut super::Instance,
-        key: &(usize, String),
+        key: super::book::Key,
         t: i64,
         timeout: std::time::Duration,
     ) {
@@ -166,7 +166,7 @@ impl Learner {
         if !inst.queued {
             inst.queued = true;
             let due = t.saturating_add(super::instance::timeout_ns(timeout));
-            self.idle.push(Reverse((due, key.clone())));
+            self.idle.push(Reverse((due, key)));
         }
     }
 

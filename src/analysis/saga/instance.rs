@@ -85,7 +85,8 @@ pub struct SagaEvent {
     /// Capture index (to show the event).
     pub index: u64,
     pub t: i64,
-    pub event_type: Box<str>,
+    /// Shared with the other events of the type.
+    pub event_type: Arc<str>,
     pub role: Role,
     pub marks: Vec<Mark>,
 }

@@ -14,7 +14,7 @@ fn order() -> SagaDef {
 fn feed(book: &mut SagaBook, events: &[(i64, &str, &str)]) {
     for (i, (t, ty, id)) in events.iter().enumerate() {
         let ids = vec![Some(*id); book.defs().len()];
-        book.observe(i as u64, t * S, "orders.x", ty, &ids);
+        book.observe(i as u64, t * S, "orders.x", &(*ty).into(), &ids);
     }
 }
 
@@ -366,10 +366,10 @@ fn events_on_other_subjects_are_not_the_sagas() {
     def.subjects = vec![SubjectPattern::parse("orders.>").unwrap()];
     let mut b = SagaBook::new(vec![def]);
     let id = [Some("o-1")];
-    b.observe(0, 0, "audit.orders", "OrderCreated", &id);
+    b.observe(0, 0, "audit.orders", &"OrderCreated".into(), &id);
     assert_eq!(b.instances().count(), 0, "audit.orders is not orders.>");
-    b.observe(1, S, "orders.created", "OrderCreated", &id);
-    b.observe(2, 2 * S, "audit.orders", "InventoryReserved", &id);
+    b.observe(1, S, "orders.created", &"OrderCreated".into(), &id);
+    b.observe(2, 2 * S, "audit.orders", &"InventoryReserved".into(), &id);
     let inst = b.instances().next().unwrap();
     assert_eq!(inst.events.len(), 1);
     assert_eq!(inst.steps_done(), 1);
