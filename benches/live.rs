@@ -13,7 +13,9 @@
 //!
 //! Each prints what it received, dropped and claimed (gaps, out of order,
 //! duplicates: all must be 0 on this workload), and its rate from first to
-//! last event. Run: `cargo bench --bench live [-- EVENTS [ROUNDS]]`.
+//! last event. Run: `cargo bench --bench live [-- EVENTS [ROUNDS]]`; with
+//! `FLOWSCOPE_BENCH_PERF=FILE` each flowscope command runs under
+//! `perf record`, writing FILE.analyze.
 
 mod common;
 
@@ -259,8 +261,26 @@ fn bare_subscriber() {
     });
 }
 
-fn flowscope() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_flowscope"))
+/// flowscope, or with `FLOWSCOPE_BENCH_PERF=FILE` flowscope under
+/// `perf record -g` writing FILE.`what` (a profile of the command under
+/// load).
+fn flowscope(what: &str) -> Command {
+    let bin = env!("CARGO_BIN_EXE_flowscope");
+    match std::env::var("FLOWSCOPE_BENCH_PERF") {
+        Ok(out) if !out.is_empty() => {
+            let mut c = Command::new("perf");
+            c.args(["record", "-e", "cpu-clock", "-F", "1999", "-g"])
+                .args([
+                    "--call-graph",
+                    "dwarf,16384",
+                    "-o",
+                    &format!("{out}.{what}"),
+                ])
+                .args(["--", bin]);
+            c
+        }
+        _ => Command::new(bin),
+    }
 }
 
 fn run_analyze(
@@ -271,7 +291,7 @@ fn run_analyze(
     let n = payloads.len();
     // Long enough for the slowest receiver; --count ends it when all came.
     let duration = format!("{}s", 20 + n / 20_000);
-    let mut child: Child = flowscope()
+    let mut child: Child = flowscope("analyze")
         .args(["-s", &server.url(), "analyze", "--live"])
         .arg(format!("{SUBJECT_PREFIX}.>"))
         .args(["--count", &n.to_string(), "--duration", &duration])

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_nats::{Client, Message};
 use crossbeam_channel::Sender;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::envelope::{Envelope, JsMeta};
 use crate::host::SourceEvent;
@@ -24,10 +24,17 @@ pub const SUBSCRIPTION_CAPACITY: usize = 65_536;
 /// How often the client drop count is confirmed while the reader is idle.
 const DROP_SAMPLE: Duration = Duration::from_millis(200);
 
-/// Nanoseconds since the Unix epoch, now.
+/// Nanoseconds since the Unix epoch, now (0 before 1970, saturating
+/// after 2262).
 pub fn now_ns() -> i64 {
-    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
+
+/// Messages taken off the subscriptions in one go while they are ready,
+/// before the pump looks at its clock again.
+const PUMP_BATCH: usize = 1_024;
 
 /// Converts a received message into an envelope stamped with `received_ns`.
 pub fn envelope_of(msg: &Message, received_ns: i64) -> Envelope {
@@ -183,66 +190,118 @@ pub async fn pump(subscribed: Subscribed, ingest: Ingest, control: Sender<Source
         echo,
     } = subscribed;
     let buffered = (spec.subscription_capacity as u64).saturating_mul(subs.len() as u64);
-    let mut stream = futures::stream::select_all(subs);
+    // One subscription (the usual case) is read directly; several are
+    // merged.
+    let mut stream: futures::stream::BoxStream<'static, Message> = match <[_; 1]>::try_from(subs) {
+        Ok([sub]) => sub.boxed(),
+        Err(subs) => futures::stream::select_all(subs).boxed(),
+    };
     let stats = client.statistics();
     let in_messages = || stats.in_messages.load(std::sync::atomic::Ordering::Relaxed);
-    // The client counts every message it takes in; the round trip's own
-    // subscriber took one that never reaches these subscriptions.
-    let mut received: u64 = 1;
+    let mut p = Pump {
+        ingest,
+        control,
+        include_internal: spec.include_internal,
+        echo,
+        // The client counts every message it takes in; the round trip's
+        // own subscriber took one that never reaches these subscriptions.
+        received: 1,
+        replies: ReplyWatch::default(),
+    };
     let mut drops = DropEstimate::default();
     let mut reported = 0;
     // The last time nothing had been missed (the subscriptions were just
     // confirmed), and whether drops have been reported since.
     let mut clean_ns = now_ns();
     let mut blind = false;
-    let mut replies = ReplyWatch::default();
     let mut tick = tokio::time::interval(DROP_SAMPLE);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let first = tokio::select! {
             biased;
-            msg = stream.next() => {
-                let Some(msg) = msg else { break };
-                received += 1;
-                if msg.subject.as_str() == echo {
-                    continue;
-                }
-                let reply = msg.reply.as_ref().map(|r| r.as_str());
-                if spec.include_internal || !is_internal_message(msg.subject.as_str(), reply) {
-                    if let Some(r) = reply {
-                        replies.expect(r);
-                    }
-                    ingest.offer(envelope_of(&msg, now_ns()));
-                } else if replies.answers(msg.subject.as_str()) {
-                    let _ = control.send(SourceEvent::Answered(msg.subject.as_str().into()));
-                }
-                if received.is_multiple_of(4096) {
-                    let n = drops.busy_sample(in_messages(), received, buffered);
-                    if n != reported {
-                        reported = n;
-                        blind = true;
-                        let _ = control.send(SourceEvent::ClientDrops { total: n, since_ns: clean_ns });
-                    }
-                }
-            }
+            msg = stream.next() => msg,
             _ = tick.tick() => {
                 // The biased select only gets here when no message was ready.
-                let n = drops.idle_sample(in_messages(), received);
+                let n = drops.idle_sample(in_messages(), p.received);
                 let now = now_ns();
                 if n != reported {
                     tracing::warn!(dropped = n, "the NATS client dropped messages (slow consumer)");
                     reported = n;
                     blind = true;
-                    let _ = control.send(SourceEvent::ClientDrops { total: n, since_ns: clean_ns });
+                    p.send(SourceEvent::ClientDrops { total: n, since_ns: clean_ns });
                 } else if drops.settled() {
                     // Everything the client took in since is accounted for.
                     if std::mem::take(&mut blind) {
-                        let _ = control.send(SourceEvent::ClientCaughtUp(now));
+                        p.send(SourceEvent::ClientCaughtUp(now));
                     }
                     clean_ns = now;
                 }
+                continue;
+            }
+        };
+        let Some(msg) = first else { break };
+        let before = p.received;
+        p.take(msg);
+        // What else is ready now goes in the same turn, without timers.
+        let mut ended = false;
+        for _ in 1..PUMP_BATCH {
+            match stream.next().now_or_never() {
+                Some(Some(msg)) => p.take(msg),
+                Some(None) => {
+                    ended = true;
+                    break;
+                }
+                None => break,
             }
         }
+        if before / 4096 != p.received / 4096 {
+            let n = drops.busy_sample(in_messages(), p.received, buffered);
+            if n != reported {
+                reported = n;
+                blind = true;
+                p.send(SourceEvent::ClientDrops {
+                    total: n,
+                    since_ns: clean_ns,
+                });
+            }
+        }
+        if ended {
+            break;
+        }
+    }
+}
+
+/// The pump's per-message work.
+struct Pump {
+    ingest: Ingest,
+    control: Sender<SourceEvent>,
+    include_internal: bool,
+    /// The inbox of the confirming round trip.
+    echo: String,
+    /// Messages taken off the subscriptions (the client's count to match).
+    received: u64,
+    replies: ReplyWatch,
+}
+
+impl Pump {
+    fn take(&mut self, msg: Message) {
+        self.received += 1;
+        if msg.subject.as_str() == self.echo {
+            return;
+        }
+        let reply = msg.reply.as_ref().map(|r| r.as_str());
+        if self.include_internal || !is_internal_message(msg.subject.as_str(), reply) {
+            if let Some(r) = reply {
+                self.replies.expect(r);
+            }
+            self.ingest.offer(envelope_of(&msg, now_ns()));
+        } else if self.replies.answers(msg.subject.as_str()) {
+            self.send(SourceEvent::Answered(msg.subject.as_str().into()));
+        }
+    }
+
+    fn send(&self, ev: SourceEvent) {
+        let _ = self.control.send(ev);
     }
 }
 
