@@ -35,12 +35,22 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 /// Missing ranges remembered per key.
 pub const MAX_RANGES_PER_KEY: usize = 256;
 
+/// One key's state: 40 bytes, the rest only for keys with gaps (a
+/// million keys are tracked by default).
 #[derive(Debug, Clone)]
 struct KeyState {
     lowest: i64,
     highest: i64,
     highest_index: u64,
     highest_received_ns: i64,
+    gaps: Option<Box<Gaps>>,
+}
+
+/// What a key with missing numbers also keeps.
+#[derive(Debug, Clone)]
+struct Gaps {
+    /// The key as the events carry it (for reports).
+    name: Box<str>,
     /// Missing inclusive ranges, ascending, disjoint.
     missing: Vec<Range>,
     /// Numbers up to here were in ranges dropped for the per-key cap: whether
@@ -64,9 +74,21 @@ impl KeyState {
     fn seen(&self, seq: i64) -> bool {
         seq >= self.lowest
             && seq <= self.highest
-            && self.floor.is_none_or(|f| seq > f)
-            && !self.missing.iter().any(|r| seq >= r.from && seq <= r.to)
+            && self.gaps.as_ref().is_none_or(|g| {
+                g.floor.is_none_or(|f| seq > f)
+                    && !g.missing.iter().any(|r| seq >= r.from && seq <= r.to)
+            })
     }
+
+    fn missing(&self) -> &[Range] {
+        self.gaps.as_ref().map_or(&[], |g| &g.missing)
+    }
+}
+
+/// A key's place in the table: its keyed hash (two keys collide with a
+/// chance of about n²/2^65, 3·10^-8 for a million keys).
+fn slot(key: &str) -> u64 {
+    super::keyed_hash(3, key.as_bytes())
 }
 
 /// What one sequence number meant.
@@ -109,7 +131,7 @@ pub struct OpenGap {
 /// first.
 #[derive(Clone)]
 pub struct Ordering {
-    keys: LruCache<Box<str>, KeyState, foldhash::fast::RandomState>,
+    keys: LruCache<u64, KeyState, std::hash::BuildHasherDefault<super::Prehashed>>,
     missing: u64,
     open: u64,
     unverifiable_missing: u64,
@@ -153,17 +175,24 @@ impl Ordering {
             .keys
             .iter()
             .take(sample)
-            .map(|(k, v)| k.len() + v.missing.capacity() * 16)
+            .map(|(_, v)| {
+                v.gaps.as_ref().map_or(0, |g| {
+                    std::mem::size_of::<Gaps>()
+                        + g.name.len()
+                        + g.missing.capacity() * std::mem::size_of::<Range>()
+                })
+            })
             .sum::<usize>()
             / sample;
-        table + n * (per_key + std::mem::size_of::<KeyState>() + 96)
+        // A node holds the key, the state and two links.
+        table + n * (per_key + std::mem::size_of::<KeyState>() + 24)
     }
 
     pub fn new(max_keys: usize) -> Self {
         Ordering {
             keys: LruCache::with_hasher(
                 NonZeroUsize::new(max_keys.max(1)).expect("at least 1"),
-                foldhash::fast::RandomState::default(),
+                Default::default(),
             ),
             missing: 0,
             open: 0,
@@ -184,15 +213,16 @@ impl Ordering {
         received_ns: i64,
         blind: &Blindness,
     ) -> SeqOutcome {
-        let Some(st) = self.keys.get_mut(key) else {
-            self.insert(key, seq, index, received_ns);
+        let k = slot(key);
+        let Some(st) = self.keys.get_mut(&k) else {
+            self.insert(k, seq, index, received_ns);
             return SeqOutcome::InOrder;
         };
         let before_ns = st.highest_received_ns;
         if st.seen(seq) {
             let previous_highest = st.highest;
-            self.forget_ranges(key);
-            let st = self.keys.get_mut(key).expect("present");
+            self.forget_ranges(k);
+            let st = self.keys.get_mut(&k).expect("present");
             st.lowest = seq;
             st.highest = seq;
             st.highest_index = index;
@@ -207,7 +237,8 @@ impl Ordering {
             st.highest_received_ns = received_ns;
             if from <= to {
                 let blind = blind.overlapping(before_ns, received_ns).map(|w| w.why);
-                self.add_range(key, from, to, blind.is_some(), (before_ns, received_ns));
+                let r = (from, to, blind.is_some());
+                self.add_range((k, key), r, (before_ns, received_ns));
                 return SeqOutcome::Gap {
                     from,
                     to,
@@ -228,25 +259,24 @@ impl Ordering {
             let (from, to) = (seq + 1, st.lowest - 1);
             st.lowest = seq;
             if from <= to {
-                self.add_range(key, from, to, false, (received_ns, received_ns));
+                self.add_range((k, key), (from, to, false), (received_ns, received_ns));
             }
         } else {
-            self.fill(key, seq);
+            self.fill(k, seq);
         }
         outcome
     }
 
-    fn insert(&mut self, key: &str, seq: i64, index: u64, received_ns: i64) {
+    fn insert(&mut self, k: u64, seq: i64, index: u64, received_ns: i64) {
         let state = KeyState {
             lowest: seq,
             highest: seq,
             highest_index: index,
             highest_received_ns: received_ns,
-            missing: Vec::new(),
-            floor: None,
+            gaps: None,
         };
-        if let Some((_, old)) = self.keys.push(key.into(), state) {
-            self.drop_counts(&old.missing);
+        if let Some((_, old)) = self.keys.push(k, state) {
+            self.drop_counts(old.missing());
             self.evicted_keys += 1;
         }
     }
@@ -278,10 +308,20 @@ impl Ordering {
         }
     }
 
-    fn add_range(&mut self, key: &str, from: i64, to: i64, unverifiable: bool, times: (i64, i64)) {
-        let st = self.keys.get_mut(key).expect("present");
-        let pos = st.missing.partition_point(|r| r.from < from);
-        st.missing.insert(
+    /// Adds the missing range `(from, to, unverifiable)` to the key `(slot,
+    /// name)`, opened between numbers received at `times`.
+    fn add_range(&mut self, key: (u64, &str), range: (i64, i64, bool), times: (i64, i64)) {
+        let (from, to, unverifiable) = range;
+        let st = self.keys.get_mut(&key.0).expect("present");
+        let g = st.gaps.get_or_insert_with(|| {
+            Box::new(Gaps {
+                name: key.1.into(),
+                missing: Vec::new(),
+                floor: None,
+            })
+        });
+        let pos = g.missing.partition_point(|r| r.from < from);
+        g.missing.insert(
             pos,
             Range {
                 from,
@@ -291,9 +331,9 @@ impl Ordering {
                 after_ns: times.1,
             },
         );
-        let dropped = (st.missing.len() > MAX_RANGES_PER_KEY).then(|| {
-            let r = st.missing.remove(0);
-            st.floor = Some(st.floor.map_or(r.to, |f| f.max(r.to)));
+        let dropped = (g.missing.len() > MAX_RANGES_PER_KEY).then(|| {
+            let r = g.missing.remove(0);
+            g.floor = Some(g.floor.map_or(r.to, |f| f.max(r.to)));
             r
         });
         self.count(unverifiable, width(from, to), 1, true);
@@ -303,28 +343,31 @@ impl Ordering {
         }
     }
 
-    fn fill(&mut self, key: &str, seq: i64) {
-        let st = self.keys.get_mut(key).expect("present");
-        let Some(i) = st.missing.iter().position(|r| seq >= r.from && seq <= r.to) else {
+    fn fill(&mut self, k: u64, seq: i64) {
+        let Some(g) = self.keys.get_mut(&k).and_then(|st| st.gaps.as_mut()) else {
             return;
         };
-        let r = st.missing[i];
+        let missing = &mut g.missing;
+        let Some(i) = missing.iter().position(|r| seq >= r.from && seq <= r.to) else {
+            return;
+        };
+        let r = missing[i];
         let ranges_delta: i8 = match (seq == r.from, seq == r.to) {
             (true, true) => {
-                st.missing.remove(i);
+                missing.remove(i);
                 -1
             }
             (true, false) => {
-                st.missing[i].from = seq + 1;
+                missing[i].from = seq + 1;
                 0
             }
             (false, true) => {
-                st.missing[i].to = seq - 1;
+                missing[i].to = seq - 1;
                 0
             }
             (false, false) => {
-                st.missing[i].to = seq - 1;
-                st.missing.insert(i + 1, Range { from: seq + 1, ..r });
+                missing[i].to = seq - 1;
+                missing.insert(i + 1, Range { from: seq + 1, ..r });
                 1
             }
         };
@@ -340,11 +383,15 @@ impl Ordering {
     /// (flowscope turned out to have been blind when they would have
     /// come); returns how many numbers moved.
     pub fn reclassify(&mut self, key: &str, from: i64, to: i64) -> u64 {
-        let Some(st) = self.keys.peek_mut(key) else {
+        let Some(g) = self
+            .keys
+            .peek_mut(&slot(key))
+            .and_then(|st| st.gaps.as_mut())
+        else {
             return 0;
         };
         let mut moved = Vec::new();
-        for r in st.missing.iter_mut() {
+        for r in g.missing.iter_mut() {
             if !r.unverifiable && r.from >= from && r.to <= to {
                 r.unverifiable = true;
                 moved.push(width(r.from, r.to));
@@ -362,8 +409,8 @@ impl Ordering {
     /// told of). Returns the ranges moved.
     pub fn reclassify_between(&mut self, from_ns: i64, to_ns: i64) -> u64 {
         let (mut numbers, mut ranges) = (0u64, 0u64);
-        for (_, st) in self.keys.iter_mut() {
-            for r in st.missing.iter_mut() {
+        for g in self.keys.iter_mut().filter_map(|(_, st)| st.gaps.as_mut()) {
+            for r in g.missing.iter_mut() {
                 if !r.unverifiable && r.before_ns <= to_ns && r.after_ns >= from_ns {
                     r.unverifiable = true;
                     numbers = numbers.saturating_add(width(r.from, r.to));
@@ -376,11 +423,9 @@ impl Ordering {
         ranges
     }
 
-    fn forget_ranges(&mut self, key: &str) {
-        if let Some(st) = self.keys.get_mut(key) {
-            let ranges = std::mem::take(&mut st.missing);
-            st.floor = None;
-            self.drop_counts(&ranges);
+    fn forget_ranges(&mut self, k: u64) {
+        if let Some(g) = self.keys.get_mut(&k).and_then(|st| st.gaps.take()) {
+            self.drop_counts(&g.missing);
         }
     }
 
@@ -419,19 +464,20 @@ impl Ordering {
 
     /// Up to `limit` open gaps, by key.
     pub fn open_gaps(&self, limit: usize) -> Vec<OpenGap> {
-        let mut keys: Vec<(&Box<str>, &KeyState)> = self
+        let mut keys: Vec<&Gaps> = self
             .keys
             .iter()
-            .filter(|(_, s)| s.missing.iter().any(|r| !r.unverifiable))
+            .filter_map(|(_, s)| s.gaps.as_deref())
+            .filter(|g| g.missing.iter().any(|r| !r.unverifiable))
             .collect();
-        keys.sort_by(|a, b| a.0.cmp(b.0));
+        keys.sort_by(|a, b| a.name.cmp(&b.name));
         keys.into_iter()
-            .flat_map(|(k, s)| {
-                s.missing
+            .flat_map(|g| {
+                g.missing
                     .iter()
                     .filter(|r| !r.unverifiable)
                     .map(move |r| OpenGap {
-                        key: k.to_string(),
+                        key: g.name.to_string(),
                         from: r.from,
                         to: r.to,
                     })
