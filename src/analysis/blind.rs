@@ -27,6 +27,16 @@ pub enum Why {
 }
 
 impl Why {
+    const ALL: [Why; 3] = [Why::ClientDropped, Why::QueueDropped, Why::Disconnected];
+
+    fn slot(self) -> usize {
+        match self {
+            Why::ClientDropped => 0,
+            Why::QueueDropped => 1,
+            Why::Disconnected => 2,
+        }
+    }
+
     /// In words, for reports and views.
     pub fn label(self) -> &'static str {
         match self {
@@ -50,15 +60,38 @@ pub struct BlindWindow {
 #[derive(Debug, Clone, Default)]
 pub struct Blindness {
     windows: VecDeque<BlindWindow>,
+    /// Per reason, the union of its windows: sorted, disjoint, so that a
+    /// look-up is a binary search however many windows there are (the
+    /// sagas view asks once per instance).
+    unions: [Vec<(i64, i64)>; 3],
     /// Blind since then for this reason, until further notice (at most one
     /// per reason).
     open: Vec<(i64, Why)>,
+}
+
+/// Adds `from..=to` to the sorted, disjoint intervals `u`, merging what it
+/// meets; beyond [`MAX_WINDOWS`] the oldest two merge (blind for longer,
+/// never for less).
+fn unite(u: &mut Vec<(i64, i64)>, from: i64, to: i64) {
+    let first = u.partition_point(|iv| iv.1 < from);
+    let last = u.partition_point(|iv| iv.0 <= to);
+    if first < last {
+        let merged = (u[first].0.min(from), u[last - 1].1.max(to));
+        u.splice(first..last, [merged]);
+    } else {
+        u.insert(first, (from, to));
+    }
+    if u.len() > MAX_WINDOWS {
+        let b = u.remove(1);
+        u[0].1 = u[0].1.max(b.1);
+    }
 }
 
 impl Blindness {
     /// Notes that events may have been missed from `from_ns` to `to_ns`.
     pub fn add(&mut self, from_ns: i64, to_ns: i64, why: Why) {
         let (from_ns, to_ns) = (from_ns.min(to_ns), from_ns.max(to_ns));
+        unite(&mut self.unions[why.slot()], from_ns, to_ns);
         if let Some(last) = self.windows.back_mut()
             && last.why == why
             && from_ns <= last.to_ns
@@ -133,13 +166,21 @@ impl Blindness {
                 why,
             });
         }
-        // Windows are sorted by start; look at those that start by `to_ns`.
-        let end = self.windows.partition_point(|w| w.from_ns <= to_ns);
-        self.windows
-            .range(..end)
-            .rev()
-            .find(|w| want(w.why) && w.to_ns >= from_ns)
-            .copied()
+        // Per reason, the first stretch that ends at or after `from_ns`
+        // meets the interval if it starts by `to_ns`; the latest wins.
+        Why::ALL
+            .into_iter()
+            .filter(|w| want(*w))
+            .filter_map(|why| {
+                let u = &self.unions[why.slot()];
+                let iv = u.get(u.partition_point(|iv| iv.1 < from_ns))?;
+                (iv.0 <= to_ns).then_some(BlindWindow {
+                    from_ns: iv.0,
+                    to_ns: iv.1,
+                    why,
+                })
+            })
+            .max_by_key(|w| w.from_ns)
     }
 
     /// Whether it was blind at some time since `since_ns`.
@@ -203,6 +244,48 @@ mod tests {
         }
         assert_eq!(b.windows().count(), MAX_WINDOWS);
         assert!(b.overlapping(120, 130).is_some(), "merged, still covered");
+    }
+
+    #[test]
+    fn look_ups_agree_with_every_window_whatever_their_order() {
+        // Windows of three causes, out of order and overlapping; every
+        // look-up must agree with a check of each window (the union per
+        // cause is searched, not the list).
+        let mut b = Blindness::default();
+        let mut all = Vec::new();
+        let mut x: u64 = 7;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        for _ in 0..500 {
+            let from = next(100_000) as i64;
+            let to = from + next(300) as i64;
+            let why = Why::ALL[next(3) as usize];
+            b.add(from, to, why);
+            all.push((from, to, why));
+        }
+        for _ in 0..2_000 {
+            let from = next(100_500) as i64;
+            let to = from + next(500) as i64;
+            let meets = |w: &&(i64, i64, Why)| w.0 <= to && w.1 >= from;
+            assert_eq!(
+                b.overlapping(from, to).is_some(),
+                all.iter().any(|w| meets(&w))
+            );
+            let why = Why::ALL[next(3) as usize];
+            let found = b.overlapping_for(from, to, why);
+            assert_eq!(
+                found.is_some(),
+                all.iter().filter(|w| w.2 == why).any(|w| meets(&w)),
+                "{from}..{to} {why:?}"
+            );
+            if let Some(w) = found {
+                assert!(w.from_ns <= to && w.to_ns >= from && w.why == why);
+            }
+        }
     }
 
     #[test]
