@@ -168,7 +168,27 @@ impl Engine {
 
     /// Takes one captured message; assigns its capture index. Returns the
     /// event's anomaly flags.
-    pub fn ingest(&mut self, mut env: Envelope) -> Flags {
+    pub fn ingest(&mut self, env: Envelope) -> Flags {
+        if self.is_full() {
+            return Flags::default();
+        }
+        let mut d = std::mem::take(&mut self.described);
+        self.extractor.describe_into(&env, true, &mut d);
+        let flags = self.ingest_described(env, &d);
+        self.described = d;
+        flags
+    }
+
+    /// What reads the fields of envelopes for this engine: a copy may
+    /// describe them on another thread for [`Engine::ingest_described`].
+    pub fn extractor(&self) -> &Extractor {
+        &self.extractor
+    }
+
+    /// Takes one captured message already described by a copy of
+    /// [`Engine::extractor`] (with its shape); otherwise as
+    /// [`Engine::ingest`].
+    pub fn ingest_described(&mut self, mut env: Envelope, d: &Described) -> Flags {
         if self.is_full() {
             return Flags::default();
         }
@@ -184,9 +204,6 @@ impl Engine {
             self.last_received_ns
                 .map_or(env.received_ns, |t| t.max(env.received_ns)),
         );
-        let d = &mut self.described;
-        self.extractor.describe_into(&env, true, d);
-        let d = &self.described;
         let (findings, event_type) = self.detect.observe(&env, d, &self.blind);
         // Every event moves the saga clock, whether a saga has it or not
         // (an inferring book has one definition, `[fields].correlation`).

@@ -65,6 +65,19 @@ impl Core {
     pub fn ingest(&mut self, env: Envelope) {
         let before = self.engine.total_events();
         self.engine.ingest(env);
+        self.record_newest(before);
+    }
+
+    /// Takes in an envelope described on another thread (see
+    /// [`crate::analysis::Engine::ingest_described`]).
+    pub fn ingest_described(&mut self, env: Envelope, d: &crate::analysis::fields::Described) {
+        let before = self.engine.total_events();
+        self.engine.ingest_described(env, d);
+        self.record_newest(before);
+    }
+
+    /// Records the newest event when one came in since `before` events.
+    fn record_newest(&mut self, before: u64) {
         if self.engine.total_events() > before
             && self.recordings.is_recording()
             && let Some(ev) = self.engine.newest()

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Select, Sender, TrySendError, bounded, unbounded};
 
 use super::core::{Core, wall_ns};
+use super::extract::Extract;
 use super::messages::{Request, SourceEvent};
 use super::{Feed, Flow};
 use crate::analysis::blind::{BlindWindow, Why};
+use crate::analysis::fields::Extractor;
 use crate::analysis::playback::{ReplayStatus, Transport};
 use crate::envelope::Envelope;
 
@@ -89,17 +91,23 @@ impl Inputs {
 
 /// The host's side of the live queues.
 pub struct LiveFeed {
+    /// The ingest queue (the extract stage reads it; what it leaves at
+    /// the end is read here).
     envelopes: Receiver<Envelope>,
+    /// The envelopes described on the second core, in arrival order.
+    extract: Extract,
     events: Receiver<SourceEvent>,
     dropped: Arc<AtomicU64>,
     lost: Lost,
 }
 
 impl LiveFeed {
-    /// A feed with an ingest queue of `capacity` events, and the inputs
-    /// the sources write to.
-    pub fn new(capacity: usize) -> (LiveFeed, Inputs) {
+    /// A feed with an ingest queue of `capacity` events whose fields
+    /// `extractor` reads on a thread of its own, and the inputs the
+    /// sources write to.
+    pub fn new(capacity: usize, extractor: Extractor) -> (LiveFeed, Inputs) {
         let (tx, envelopes) = bounded(capacity.max(1));
+        let extract = Extract::start(envelopes.clone(), extractor, capacity);
         let (events_tx, events) = unbounded();
         let dropped = Arc::new(AtomicU64::new(0));
         let lost = Lost::default();
@@ -114,6 +122,7 @@ impl LiveFeed {
         (
             LiveFeed {
                 envelopes,
+                extract,
                 events,
                 dropped,
                 lost,
@@ -154,7 +163,7 @@ impl LiveFeed {
 impl Feed for LiveFeed {
     fn pump(&mut self, core: &mut Core, requests: &Receiver<Request>, until: Instant) -> Flow {
         let mut sel = Select::new();
-        let envelopes = sel.recv(&self.envelopes);
+        let envelopes = sel.recv(self.extract.receiver());
         let events = sel.recv(&self.events);
         sel.recv(requests);
         let Ok(i) = sel.ready_timeout(until.saturating_duration_since(Instant::now())) else {
@@ -162,8 +171,9 @@ impl Feed for LiveFeed {
         };
         if i == envelopes {
             self.take_lost(core);
-            for env in self.envelopes.try_iter().take(MAX_BATCH) {
-                core.ingest(env);
+            for (env, d) in self.extract.receiver().try_iter().take(MAX_BATCH) {
+                core.ingest_described(env, &d);
+                self.extract.recycle(d);
             }
             Flow::Busy
         } else if i == events {
@@ -183,6 +193,10 @@ impl Feed for LiveFeed {
 
     fn finish(&mut self, core: &mut Core) {
         self.take_lost(core);
+        // What the stage described, then what it had not taken, in order.
+        for (env, d) in self.extract.stop() {
+            core.ingest_described(env, &d);
+        }
         for env in self.envelopes.try_iter() {
             core.ingest(env);
         }
@@ -213,7 +227,7 @@ pub fn start(
     defaults: super::RecordingDefaults,
     initial: Option<crate::recording::Recorder>,
 ) -> (super::Host, Inputs) {
-    let (feed, inputs) = LiveFeed::new(capacity);
+    let (feed, inputs) = LiveFeed::new(capacity, engine.extractor().clone());
     let core = Core::new(engine, super::recorder::Recordings::new(defaults, initial))
         .with_queue_drops(feed.drop_counter());
     (super::Host::spawn(core, feed), inputs)

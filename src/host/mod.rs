@@ -5,14 +5,15 @@
 //! ([`file::FileFeed`]) all run through it; only the feed differs.
 //!
 //! ```text
-//!  sources ──Envelope──> Ingest (bounded) ─┐
-//!          ──SourceEvent─────────────────> LiveFeed ─┐
-//!  recording reader ─────────> ReplayFeed / FileFeed ─┼─> Core (engine,
-//!  TUI, commands ──Request──────────────────────────>─┘    recording)
-//!                                     watch<Arc<Snapshot>> <─┘
+//!  sources ──Envelope──> Ingest (bounded) ──> extract thread ──┐
+//!          ──SourceEvent──────────────────────────> LiveFeed ──┤
+//!  recording reader ──────────> ReplayFeed / FileFeed ─────────┼─> Core (engine,
+//!  TUI, commands ──Request─────────────────────────────────────┘    recording)
+//!                                            watch<Arc<Snapshot>> <─┘
 //! ```
 
 pub mod core;
+pub mod extract;
 pub mod file;
 pub mod live;
 pub mod messages;
