@@ -107,16 +107,17 @@ impl Shards {
         }
     }
 
-    fn part(&mut self, key: u64) -> &mut PrehashedMap<Seen> {
-        &mut self.parts[(key >> 32) as usize % SHARDS]
+    /// The part that holds `key`.
+    fn part_of(key: u64) -> usize {
+        (key >> 32) as usize % SHARDS
     }
 
     fn get(&self, key: &u64) -> Option<&Seen> {
-        self.parts[(*key >> 32) as usize % SHARDS].get(key)
+        self.parts[Self::part_of(*key)].get(key)
     }
 
     fn remove(&mut self, key: &u64) {
-        if self.part(*key).remove(key).is_some() {
+        if self.parts[Self::part_of(*key)].remove(key).is_some() {
             self.len -= 1;
         }
     }
@@ -193,7 +194,7 @@ impl Dedup {
             received_ns,
         };
         let len = &mut self.seen.len;
-        match self.seen.parts[(key >> 32) as usize % SHARDS].entry(key) {
+        match self.seen.parts[Shards::part_of(key)].entry(key) {
             std::collections::hash_map::Entry::Occupied(o) if o.get().time_ns >= cutoff => {
                 let orig = o.get();
                 return Some(Duplicate {

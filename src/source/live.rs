@@ -24,13 +24,8 @@ pub const SUBSCRIPTION_CAPACITY: usize = 65_536;
 /// How often the client drop count is confirmed while the reader is idle.
 const DROP_SAMPLE: Duration = Duration::from_millis(200);
 
-/// Nanoseconds since the Unix epoch, now (0 before 1970, saturating
-/// after 2262).
-pub fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
+/// Nanoseconds since the Unix epoch, now.
+pub use crate::host::core::wall_ns as now_ns;
 
 /// Messages taken off the subscriptions in one go while they are ready,
 /// before the pump looks at its clock again.
